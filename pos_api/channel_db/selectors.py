@@ -1,0 +1,39 @@
+"""What a channel has been given: the parameters in effect now or at a past moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from commerce_hq.channels.models import Channel
+
+from .models import DistributedParameters
+
+NOT_YET_DISTRIBUTED = {
+    "gift_card": {"allow_offline_conclusion": False, "lock_timeout_minutes": None, "offline_limit": None,
+                  "max_balance": None},
+    "credit_memo": {"allow_offline_conclusion": False, "lock_timeout_minutes": None, "offline_limit": None},
+}
+
+
+@dataclass(frozen=True)
+class ChannelParameters:
+    version: int
+    distributed_at: datetime | None
+    payload: dict
+
+    def body(self) -> dict:
+        """The POS API ``parameters`` response body."""
+        return {"version": self.version, "distributed_at": self.distributed_at, **self.payload}
+
+
+def channel_parameters(*, channel: Channel, at: datetime | None = None) -> ChannelParameters:
+    """The latest version distributed to ``channel`` (at or before ``at`` when given); version 0
+    with both switches off before the first distribution."""
+    rows = DistributedParameters.objects.filter(channel=channel)
+    if at is not None:
+        rows = rows.filter(distributed_at__lte=at)
+    row = rows.order_by("-distributed_at", "-version").first()
+    if row is None:
+        return ChannelParameters(version=0, distributed_at=None, payload=NOT_YET_DISTRIBUTED)
+    return ChannelParameters(version=row.version, distributed_at=row.distributed_at, payload=row.payload)
