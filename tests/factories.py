@@ -43,15 +43,22 @@ class RegisterFactory(factory.django.DjangoModelFactory):
 
 def issue_card(register: Register, amount: str = "100.00", *, number: str | None = None, currency: str = "USD"):
     card, _ = services.gift_card_issue(
-        channel=register.channel, actor=Actor.pos(register), transaction_id="ISSUE-1",
-        amount=Decimal(amount), currency=currency, number=number,
+        channel=register.channel,
+        actor=Actor.pos(register),
+        transaction_id="ISSUE-1",
+        amount=Decimal(amount),
+        currency=currency,
+        number=number,
     )
     return card
 
 
 def issue_memo(register: Register, amount: str = "50.00", *, currency: str = "USD"):
     memo, _ = services.credit_memo_issue(
-        channel=register.channel, actor=Actor.pos(register), transaction_id="ISSUE-M",
-        amount=Decimal(amount), currency=currency,
+        channel=register.channel,
+        actor=Actor.pos(register),
+        transaction_id="ISSUE-M",
+        amount=Decimal(amount),
+        currency=currency,
     )
     return memo

@@ -24,7 +24,9 @@ class Channel(models.Model):
     name = models.CharField(max_length=120, blank=True)
     currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
     cash_out_threshold = models.DecimalField(
-        max_digits=19, decimal_places=6, default=0,
+        max_digits=19,
+        decimal_places=6,
+        default=0,
         help_text="A gift card may be cashed out only when its balance is at or below this amount.",
     )
 

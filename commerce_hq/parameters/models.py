@@ -24,11 +24,19 @@ class CommerceParameters(models.Model):
         "Lock timeout (minutes)", null=True, blank=True, help_text="Blank: a gift card lock never expires."
     )
     gift_card_offline_limit = models.DecimalField(
-        "Offline limit per transaction", max_digits=19, decimal_places=6, null=True, blank=True,
+        "Offline limit per transaction",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text="Most a register may conclude offline on gift cards in one transaction. Blank: no limit.",
     )
     gift_card_max_balance = models.DecimalField(
-        "Maximum card balance", max_digits=19, decimal_places=6, null=True, blank=True,
+        "Maximum card balance",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text="Adding value above this balance is refused. Blank: no limit.",
     )
 
@@ -40,7 +48,11 @@ class CommerceParameters(models.Model):
         "Lock timeout (minutes)", null=True, blank=True, help_text="Blank: a credit memo lock never expires."
     )
     credit_memo_offline_limit = models.DecimalField(
-        "Offline limit per transaction", max_digits=19, decimal_places=6, null=True, blank=True,
+        "Offline limit per transaction",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text="Most a register may conclude offline on credit memos in one transaction. Blank: no limit.",
     )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -92,7 +93,9 @@ def _parameters_create(*, legal_entity: LegalEntity) -> CommerceParameters:
     params, created = CommerceParameters.objects.get_or_create(legal_entity=legal_entity)
     if created:
         ParameterVersion.objects.create(
-            legal_entity=legal_entity, version=params.version, snapshot=parameters_snapshot(params=params),
+            legal_entity=legal_entity,
+            version=params.version,
+            snapshot=parameters_snapshot(params=params),
             source="initial",
         )
     return params
@@ -132,8 +135,12 @@ def parameters_update(
     params.version += 1
     params.save()
     return ParameterVersion.objects.create(
-        legal_entity=legal_entity, version=params.version, snapshot=parameters_snapshot(params=params),
-        changes=diff, changed_by=changed_by, source=source,
+        legal_entity=legal_entity,
+        version=params.version,
+        snapshot=parameters_snapshot(params=params),
+        changes=diff,
+        changed_by=changed_by,
+        source=source,
     )
 
 

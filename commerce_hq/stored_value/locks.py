@@ -14,9 +14,10 @@ def normalize_number(raw: object) -> str:
     """Upper-case a card or memo number; raise InvalidRequest when it is not 8–32 of A-Z, 0-9, '-'."""
     number = raw.strip().upper() if isinstance(raw, str) else ""
     if not NUMBER.match(number):
-        raise InvalidRequest("A number is 8 to 32 characters of A-Z, 0-9 and '-'.", errors=[
-            {"field": "number", "detail": "8 to 32 characters of A-Z, 0-9 and '-'."}
-        ])
+        raise InvalidRequest(
+            "A number is 8 to 32 characters of A-Z, 0-9 and '-'.",
+            errors=[{"field": "number", "detail": "8 to 32 characters of A-Z, 0-9 and '-'."}],
+        )
     return number
 
 

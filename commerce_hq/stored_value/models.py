@@ -125,9 +125,7 @@ class LedgerEntry(models.Model):
         VOID = "void", "Void"
 
     gift_card = models.ForeignKey(GiftCard, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
-    credit_memo = models.ForeignKey(
-        CreditMemo, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
-    )
+    credit_memo = models.ForeignKey(CreditMemo, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     operation = models.CharField(max_length=16, choices=Operation.choices)
     amount = models.DecimalField(**MONEY, help_text="Signed change of the balance.")
     balance_after = models.DecimalField(**MONEY)
@@ -207,7 +205,9 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=16, choices=Action.choices)
     lock_register = models.ForeignKey(Register, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     lock_transaction_id = models.CharField(max_length=64, blank=True, default="")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

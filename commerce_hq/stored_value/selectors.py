@@ -66,7 +66,5 @@ def stuck_locks(*, older_than_minutes: int = 0) -> list:
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     rows = []
     for model in (GiftCard, CreditMemo):
-        rows.extend(
-            model.objects.filter(locked_at__lte=cutoff).select_related("lock_register__channel")
-        )
+        rows.extend(model.objects.filter(locked_at__lte=cutoff).select_related("lock_register__channel"))
     return sorted(rows, key=lambda row: row.locked_at)

@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
+
 from commerce_hq.channels.models import Channel
 
 from .models import DistributedParameters
 
+CACHE_SECONDS = 300
+
 NOT_YET_DISTRIBUTED = {
-    "gift_card": {"allow_offline_conclusion": False, "lock_timeout_minutes": None, "offline_limit": None,
-                  "max_balance": None},
+    "gift_card": {
+        "allow_offline_conclusion": False,
+        "lock_timeout_minutes": None,
+        "offline_limit": None,
+        "max_balance": None,
+    },
     "credit_memo": {"allow_offline_conclusion": False, "lock_timeout_minutes": None, "offline_limit": None},
 }
 
@@ -37,3 +45,23 @@ def channel_parameters(*, channel: Channel, at: datetime | None = None) -> Chann
     if row is None:
         return ChannelParameters(version=0, distributed_at=None, payload=NOT_YET_DISTRIBUTED)
     return ChannelParameters(version=row.version, distributed_at=row.distributed_at, payload=row.payload)
+
+
+def _cache_key(channel_id: int) -> str:
+    return f"channel-parameters:{channel_id}"
+
+
+def channel_parameters_current(*, channel: Channel) -> ChannelParameters:
+    """What the POS API serves: the latest distributed version, from the channel cache.
+    Job 1110 calls ``channel_parameters_invalidate`` right after publishing, so a new version
+    is served at once (the timeout is only a safety net)."""
+    key = _cache_key(channel.pk)
+    found = cache.get(key)
+    if found is None:
+        found = channel_parameters(channel=channel)
+        cache.set(key, found, timeout=CACHE_SECONDS)
+    return found
+
+
+def channel_parameters_invalidate(*, channel_id: int) -> None:
+    cache.delete(_cache_key(channel_id))

@@ -32,8 +32,12 @@ class Actor:
 
     def entry_fields(self, transaction_id: str) -> dict:
         return {
-            "channel": self.channel, "register": self.register, "staff_id": self.staff_id[:32],
-            "transaction_id": transaction_id, "origin": self.origin, "created_by": self.user,
+            "channel": self.channel,
+            "register": self.register,
+            "staff_id": self.staff_id[:32],
+            "transaction_id": transaction_id,
+            "origin": self.origin,
+            "created_by": self.user,
         }
 
 
@@ -129,8 +133,12 @@ def save_lock(obj: LockFields, *also: str) -> None:
 def audit_lock_end(obj: LockFields, action: str, *, user=None, reason: str = "") -> AuditEvent:
     target = {"credit_memo": obj} if hasattr(obj, "lock_remainder_number") else {"gift_card": obj}
     return AuditEvent.objects.create(
-        **target, action=action, lock_register_id=obj.lock_register_id,
-        lock_transaction_id=obj.lock_transaction_id, user=user, reason=reason,
+        **target,
+        action=action,
+        lock_register_id=obj.lock_register_id,
+        lock_transaction_id=obj.lock_transaction_id,
+        user=user,
+        reason=reason,
     )
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from commerce_hq.channels.models import Channel, Register
 from commerce_hq.parameters.services import parameters_get
 
-from ..errors import AmountExceedsMemo, AlreadyRedeemed, LockNotHeld, MemoLocked, MemoNotOpen
+from ..errors import AlreadyRedeemed, AmountExceedsMemo, LockNotHeld, MemoLocked, MemoNotOpen
 from ..locks import credit_memo_for_update, mask
 from ..models import AuditEvent, CreditMemo, LedgerEntry
 from .common import (
@@ -32,17 +32,23 @@ def credit_memo_number_generate() -> str:
     """``CM-`` and 13 random digits, unused by any memo and not reserved by a lock."""
     while True:
         number = "CM-" + random_digits(13)
-        taken = CreditMemo.objects.filter(number=number).exists() or CreditMemo.objects.filter(
-            lock_remainder_number=number
-        ).exists()
+        taken = (
+            CreditMemo.objects.filter(number=number).exists()
+            or CreditMemo.objects.filter(lock_remainder_number=number).exists()
+        )
         if not taken:
             return number
 
 
 def _book(memo: CreditMemo, operation: str, amount: Decimal, actor: Actor, transaction_id: str, **extra):
     return LedgerEntry.objects.create(
-        credit_memo=memo, operation=operation, amount=amount, balance_after=memo.balance,
-        currency=memo.currency, **actor.entry_fields(transaction_id), **extra,
+        credit_memo=memo,
+        operation=operation,
+        amount=amount,
+        balance_after=memo.balance,
+        currency=memo.currency,
+        **actor.entry_fields(transaction_id),
+        **extra,
     )
 
 
@@ -53,8 +59,13 @@ def _require_open(memo: CreditMemo) -> None:
 
 def _create(*, number: str, legal_entity, currency: str, amount: Decimal, channel, remainder_of=None):
     return CreditMemo.objects.create(
-        number=number, legal_entity=legal_entity, currency=currency, amount=amount, balance=amount,
-        issued_channel=channel, remainder_of=remainder_of,
+        number=number,
+        legal_entity=legal_entity,
+        currency=currency,
+        amount=amount,
+        balance=amount,
+        issued_channel=channel,
+        remainder_of=remainder_of,
     )
 
 
@@ -67,8 +78,11 @@ def credit_memo_issue(
     amount = check_amount(amount, currency)
     check_currency(channel.currency, currency)
     memo = _create(
-        number=credit_memo_number_generate(), legal_entity=channel.legal_entity, currency=currency,
-        amount=amount, channel=channel,
+        number=credit_memo_number_generate(),
+        legal_entity=channel.legal_entity,
+        currency=currency,
+        amount=amount,
+        channel=channel,
     )
     return memo, _book(memo, LedgerEntry.Operation.ISSUE, amount, actor, transaction_id)
 
@@ -125,8 +139,10 @@ def _replay(memo: CreditMemo, register: Register | None, transaction_id: str, am
     if memo.status != CreditMemo.Status.APPLIED:
         return None
     previous = memo.entries.filter(operation=LedgerEntry.Operation.REDEEM).first()
-    if previous is None or previous.register_id != getattr(register, "pk", None) or (
-        previous.transaction_id != transaction_id
+    if (
+        previous is None
+        or previous.register_id != getattr(register, "pk", None)
+        or (previous.transaction_id != transaction_id)
     ):
         return None
     if -previous.amount != amount:
@@ -146,8 +162,12 @@ def _apply(memo: CreditMemo, amount: Decimal, actor: Actor, transaction_id: str,
         memo.balance = Decimal(0)
         _book(memo, LedgerEntry.Operation.REMAINDER_OUT, -rest, actor, transaction_id, note=remainder_number)
         remainder = _create(
-            number=remainder_number, legal_entity=memo.legal_entity, currency=memo.currency, amount=rest,
-            channel=actor.channel, remainder_of=memo,
+            number=remainder_number,
+            legal_entity=memo.legal_entity,
+            currency=memo.currency,
+            amount=rest,
+            channel=actor.channel,
+            remainder_of=memo,
         )
         _book(remainder, LedgerEntry.Operation.ISSUE, rest, actor, transaction_id, note=f"remainder of {memo.number}")
     memo.status = CreditMemo.Status.APPLIED

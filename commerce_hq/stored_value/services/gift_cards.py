@@ -67,15 +67,26 @@ def _refuse_over_limit(card_balance: Decimal, params: CommerceParameters) -> Non
 
 def _book(card: GiftCard, operation: str, amount: Decimal, actor: Actor, transaction_id: str, **extra) -> LedgerEntry:
     return LedgerEntry.objects.create(
-        gift_card=card, operation=operation, amount=amount, balance_after=card.balance,
-        currency=card.currency, **actor.entry_fields(transaction_id), **extra,
+        gift_card=card,
+        operation=operation,
+        amount=amount,
+        balance_after=card.balance,
+        currency=card.currency,
+        **actor.entry_fields(transaction_id),
+        **extra,
     )
 
 
 @transaction.atomic
 def gift_card_issue(
-    *, channel: Channel, actor: Actor, transaction_id: str, amount: Decimal, currency: str,
-    number: str | None = None, expires_at: datetime | None = None,
+    *,
+    channel: Channel,
+    actor: Actor,
+    transaction_id: str,
+    amount: Decimal,
+    currency: str,
+    number: str | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[GiftCard, LedgerEntry]:
     """Issue a card (a scanned ``number`` or a generated one) holding ``amount``."""
     check_transaction_id(transaction_id)
@@ -86,8 +97,12 @@ def gift_card_issue(
     if GiftCard.objects.filter(number=number).exists():
         raise CardExists(f"Gift card {mask(number)} already exists.")
     card = GiftCard.objects.create(
-        number=number, legal_entity=channel.legal_entity, currency=currency, balance=amount,
-        issued_channel=channel, expires_at=expires_at,
+        number=number,
+        legal_entity=channel.legal_entity,
+        currency=currency,
+        balance=amount,
+        issued_channel=channel,
+        expires_at=expires_at,
     )
     return card, _book(card, LedgerEntry.Operation.ISSUE, amount, actor, transaction_id)
 

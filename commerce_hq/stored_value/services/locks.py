@@ -22,9 +22,7 @@ def locks_expire() -> int:
 
 @transaction.atomic
 def _expire_one(model, pk: int) -> int:
-    obj = model.objects.select_for_update(skip_locked=True).filter(
-        pk=pk, lock_expires_at__lte=timezone.now()
-    ).first()
+    obj = model.objects.select_for_update(skip_locked=True).filter(pk=pk, lock_expires_at__lte=timezone.now()).first()
     if obj is None:
         return 0
     audit_lock_end(obj, AuditEvent.Action.LOCK_EXPIRED)
