@@ -111,7 +111,7 @@ def parse_changes(raw: dict[str, Any]) -> dict[str, Any]:
         try:
             parsed[key] = parameter.parse(value)
         except (ValueError, TypeError, money.MoneyError) as exc:
-            raise InvalidParameter(f"Bad value {value!r} for {key}: {exc}.") from exc
+            raise InvalidParameter(f"Bad value {value!r} for {key}: {str(exc).rstrip('.')}.") from exc
     return parsed
 
 
