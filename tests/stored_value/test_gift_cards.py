@@ -293,3 +293,12 @@ def test_jpy_cards_take_whole_amounts_only(db):
     with pytest.raises(errors.InvalidAmount):
         redeem(card, register, "1.5", currency="JPY")
     assert redeem(card, register, "500", currency="JPY")[0].balance == Decimal("500")
+
+
+def test_a_card_blocked_while_locked_cannot_be_redeemed(register):
+    card = issue_card(register, "10.00")
+    services.gift_card_lock(number=card.number, register=register, transaction_id="T1")
+    services.gift_card_set_blocked(number=card.number, blocked=True)
+    with pytest.raises(errors.CardInactive):
+        redeem(card, register, "1.00")
+    assert GiftCard.objects.get(pk=card.pk).balance == Decimal("10.00")

@@ -152,7 +152,7 @@ def gift_card_redeem(
         previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.REDEEM)
         if previous is not None:
             return card, _replayed(previous, -amount)
-        _require_active(card)
+    _require_active(card)
     if amount > card.balance:
         raise InsufficientBalance(
             f"The gift card holds {card.balance.normalize():f} {card.currency}.", balance=card.balance
