@@ -1,9 +1,15 @@
-"""``Authorization: Bearer <device token>``: the device is read fresh on every call, so a
-deactivated device is refused on its very next request."""
+"""``Authorization: Bearer <device token>``: the device is read fresh on every call (one indexed
+query), so a deactivated device is refused on its very next request."""
 
-from rest_framework import authentication, exceptions
+from datetime import timedelta
 
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from commerce_hq.channels.models import Device
 from commerce_hq.channels.services import device_authenticate
+
+LAST_SEEN_EVERY = timedelta(minutes=1)
 
 
 class DeviceTokenAuthentication(authentication.BaseAuthentication):
@@ -19,7 +25,23 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
         device = device_authenticate(token=token.strip())
         if device is None:
             raise exceptions.AuthenticationFailed("The device token is unknown or the device was deactivated.")
+        _touch(device)
         return (device, token)
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+def _touch(device: Device) -> None:
+    """Record ``last_seen_at``, at most once a minute per device (one UPDATE, no read)."""
+    now = timezone.now()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY:
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+
+
+class IsDevice(permissions.BasePermission):
+    """The caller authenticated as an active device."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, Device)

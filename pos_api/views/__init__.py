@@ -1,0 +1,1 @@
+"""POS API v1 views: one APIView per operation."""

@@ -1,0 +1,102 @@
+"""The base every POS API view builds on: device auth, JSON only, problem+json errors."""
+
+from __future__ import annotations
+
+from django.utils.http import parse_etags
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, parsers, renderers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
+
+from commerce_hq.stored_value.locks import NUMBER
+from commerce_hq.stored_value.services import Actor
+
+from ..authentication import DeviceTokenAuthentication, IsDevice
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with an unknown charset or absurd nesting answered as ``parse_error``."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except (LookupError, RecursionError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {type(exc).__name__}") from None
+
+
+class JSONOnly(DefaultContentNegotiation):
+    """Always answer JSON, whatever ``Accept`` says (no 406 surprises for registers)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PosAPIView(APIView):
+    """A device-authenticated operation. A POST must carry a JSON body (``application/json``)."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+    parser_classes = [JSONParser]
+    renderer_classes = [renderers.JSONRenderer]
+    content_negotiation_class = JSONOnly
+    throttle_classes = []
+    http_method_names = ["get", "post", "head"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            require_json_body(request)
+
+    @property
+    def register(self):
+        return self.request.user.register
+
+    def actor(self, data: dict) -> Actor:
+        return Actor.pos(self.register, staff_id=data.get("staff_id", ""))
+
+    def validated(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def output(self, serializer_class, instance) -> dict:
+        return serializer_class(instance, context={"register": self.register}).data
+
+
+class PublicView(PosAPIView):
+    """No device token needed."""
+
+    authentication_classes = []
+    permission_classes = []
+
+
+def require_json_body(request) -> None:
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise exceptions.UnsupportedMediaType(media_type or "(no Content-Type)")
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        raise exceptions.ParseError("The body must be a JSON object.")
+
+
+def path_number(raw: str, not_found: type[Exception], what: str) -> str:
+    """A number from the URL, upper-cased; a malformed one is simply not found."""
+    number = raw.strip().upper()
+    if not NUMBER.fullmatch(number):
+        raise not_found(f"No {what} with that number.")
+    return number
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` uses the weak comparison (RFC 9110 §13.1.2)."""
+    if not header:
+        return False
+    tags = [tag.removeprefix("W/") for tag in parse_etags(header)]
+    return "*" in tags or etag in tags
+
+
+@extend_schema(exclude=True)
+class NotFoundView(PublicView):
+    """Every unknown path under the API base: ``404 not_found`` for any method, token or not."""
+
+    def initial(self, request, *args, **kwargs):
+        raise exceptions.NotFound("There is no such path in the POS API.")
