@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from commerce_hq.channels.models import Channel
 
-from .models import DistributedParameters
+from .models import DistributedParameters, OfflineTransaction
 
 CACHE_SECONDS = 300
 
@@ -65,3 +68,48 @@ def channel_parameters_current(*, channel: Channel) -> ChannelParameters:
 
 def channel_parameters_invalidate(*, channel_id: int) -> None:
     cache.delete(_cache_key(channel_id))
+
+
+@dataclass(frozen=True)
+class ParametersTimeline:
+    """Every version distributed to some channels, to answer ``channel_parameters(at=)`` for many
+    moments with one query. ``at`` agrees with ``channel_parameters(channel=, at=)``."""
+
+    versions: dict[int, list[ChannelParameters]]
+
+    def at(self, *, channel_id: int, when: datetime) -> ChannelParameters:
+        history = self.versions.get(channel_id, [])
+        index = bisect_right(history, when, key=lambda p: p.distributed_at)
+        if index == 0:
+            return ChannelParameters(version=0, distributed_at=None, payload=NOT_YET_DISTRIBUTED)
+        return history[index - 1]
+
+
+def parameters_timeline(*, channel_ids: Iterable[int]) -> ParametersTimeline:
+    versions: dict[int, list[ChannelParameters]] = {}
+    rows = DistributedParameters.objects.filter(channel_id__in=set(channel_ids)).order_by("distributed_at", "version")
+    for row in rows:
+        versions.setdefault(row.channel_id, []).append(
+            ChannelParameters(version=row.version, distributed_at=row.distributed_at, payload=row.payload)
+        )
+    return ParametersTimeline(versions=versions)
+
+
+def offline_transaction_get(*, register_id: int, transaction_id: str) -> OfflineTransaction | None:
+    """A register's staged upload (the original, not a flagged conflicting re-upload)."""
+    return OfflineTransaction.objects.filter(
+        register_id=register_id, transaction_id=transaction_id, conflict_of__isnull=True
+    ).first()
+
+
+def offline_transactions_pending() -> QuerySet:
+    return OfflineTransaction.objects.filter(status=OfflineTransaction.Status.PENDING)
+
+
+def channel_versions() -> QuerySet:
+    """Each channel with the version it was last given and when (None before the first)."""
+    latest = DistributedParameters.objects.filter(channel=OuterRef("pk")).order_by("-distributed_at", "-version")
+    return Channel.objects.select_related("legal_entity").annotate(
+        distributed_version=Subquery(latest.values("version")[:1]),
+        distributed_at=Subquery(latest.values("distributed_at")[:1]),
+    )
