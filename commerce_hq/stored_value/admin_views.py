@@ -104,7 +104,10 @@ def _render(model_admin, request, objects, operation, form, *, via_action: bool,
         "opts": model_admin.model._meta,
         "title": operation.title,
         "operation": operation,
-        "objects": [{"obj": obj, "masked": mask(obj.number), "owner": lock_owner(obj)} for obj in objects],
+        "objects": [
+            {"obj": obj, "masked": mask(obj.number), "owner": lock_owner(obj), "stamp": lock_stamp(obj)}
+            for obj in objects
+        ],
         "form": form,
         "via_action": via_action,
         "action_name": request.POST.get("action", ""),

@@ -19,6 +19,11 @@ from commerce_hq.stored_value.models import GiftCard
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import RegisterFactory, issue_card, issue_memo
 
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,14 +39,19 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.gettempdir())
 OFFLINE_SWITCH = "Allow concluding gift card transactions in offline mode"
 
 
+def _missing(what: str) -> None:
+    message = f"needs {what}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " — REQUIRE_SERVICES=1 turns this skip into a failure")
+    pytest.skip(message)
+
+
 @pytest.fixture
 def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api") if not REQUIRE_SERVICES else None
     if sync_api is None:
-        from playwright import sync_api
+        _missing("the playwright package (pip install -r requirements.txt)")
     if not os.path.exists(CHROMIUM):
-        message = f"needs Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
-        pytest.fail(message) if REQUIRE_SERVICES else pytest.skip(message)
+        _missing(f"Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
