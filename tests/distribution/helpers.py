@@ -56,3 +56,29 @@ def codes(row: OfflineTransaction) -> list[str]:
 
 def minutes_ago(minutes: float) -> datetime:
     return timezone.now() - timedelta(minutes=minutes)
+
+
+BASE = "/api/pos/v1/"
+
+
+def api_client(register: Register):
+    """An API client acting as a freshly activated device of ``register``."""
+    from rest_framework.test import APIClient
+
+    from commerce_hq.channels.services import activation_code_create, device_activate
+    from pos_api.channel_db.selectors import channel_parameters_invalidate
+
+    _, token = device_activate(activation_code=activation_code_create(register=register))
+    channel_parameters_invalidate(channel_id=register.channel_id)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def upload(client, transactions: list[dict], **headers):
+    return client.post(BASE + "offline-transactions", {"transactions": transactions}, format="json", headers=headers)
+
+
+def offline_tx(transaction_id: str, operations: list[dict], concluded_at: str = "", staff_id: str = "042") -> dict:
+    when = concluded_at or timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {"transaction_id": transaction_id, "concluded_at": when, "staff_id": staff_id, "operations": operations}
