@@ -58,6 +58,11 @@ def lock_stamp(obj: LockFields) -> str:
     return f"{obj.lock_register_id or ''}:{obj.lock_transaction_id}"
 
 
+def parse_lock_stamp(stamp: str) -> tuple[int | None, str]:
+    register_id, _, transaction_id = stamp.partition(":")
+    return (int(register_id) if register_id.isdigit() else None, transaction_id)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
@@ -85,11 +90,11 @@ def _allowed(model_admin, request, operation: ReasonOperation) -> bool:
 def _run(request, objects: Iterable, operation: ReasonOperation, reason: str) -> None:
     done = 0
     for obj in objects:
-        if operation.checks_lock and request.POST.get(f"lock_{obj.pk}") != lock_stamp(obj):
-            messages.warning(request, f"{mask(obj.number)}: the lock changed since you looked; nothing done.")
-            continue
+        extra = {}
+        if operation.checks_lock:
+            extra["expected_owner"] = parse_lock_stamp(request.POST.get(f"lock_{obj.pk}", ""))
         try:
-            operation.service(number=obj.number, user=request.user, reason=reason)
+            operation.service(number=obj.number, user=request.user, reason=reason, **extra)
         except DomainError as exc:
             messages.error(request, f"{mask(obj.number)}: {exc.detail}")
             continue

@@ -302,3 +302,17 @@ def test_a_card_blocked_while_locked_cannot_be_redeemed(register):
     with pytest.raises(errors.CardInactive):
         redeem(card, register, "1.00")
     assert GiftCard.objects.get(pk=card.pk).balance == Decimal("10.00")
+
+
+def test_release_confirmed_on_an_older_lock_releases_nothing(register, other_register, admin_user):
+    card = issue_card(register)
+    services.gift_card_lock(number=card.number, register=other_register, transaction_id="NEW")
+    with pytest.raises(errors.LockNotHeld):
+        services.gift_card_release_lock(
+            number=card.number, user=admin_user, reason="stuck", expected_owner=(register.pk, "OLD")
+        )
+    assert GiftCard.objects.get(pk=card.pk).lock_transaction_id == "NEW"
+    released = services.gift_card_release_lock(
+        number=card.number, user=admin_user, reason="stuck", expected_owner=(other_register.pk, "NEW")
+    )
+    assert not released.is_locked

@@ -12,7 +12,7 @@ from django.utils import timezone
 from commerce_hq import money
 from commerce_hq.channels.models import Channel, Register
 
-from ..errors import CurrencyMismatch, InvalidAmount, InvalidRequest, StoredValueError
+from ..errors import CurrencyMismatch, InvalidAmount, InvalidRequest, LockNotHeld, StoredValueError
 from ..models import AuditEvent, LockFields, Origin
 
 
@@ -140,6 +140,12 @@ def audit_lock_end(obj: LockFields, action: str, *, user=None, reason: str = "")
         user=user,
         reason=reason,
     )
+
+
+def refuse_if_lock_changed(obj: LockFields, expected_owner: tuple[int | None, str] | None) -> None:
+    """For a release confirmed on a page: refuse when the lock is no longer the one the admin saw."""
+    if expected_owner is not None and (obj.lock_register_id, obj.lock_transaction_id) != expected_owner:
+        raise LockNotHeld("The lock changed since you looked; nothing was released.")
 
 
 def require_reason(reason: str) -> str:

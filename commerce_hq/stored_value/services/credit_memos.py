@@ -21,6 +21,7 @@ from .common import (
     check_transaction_id,
     clear_lock,
     random_digits,
+    refuse_if_lock_changed,
     refuse_if_locked_by_other,
     require_reason,
     save_lock,
@@ -177,10 +178,13 @@ def _apply(memo: CreditMemo, amount: Decimal, actor: Actor, transaction_id: str,
 
 
 @transaction.atomic
-def credit_memo_release_lock(*, number: str, user, reason: str) -> CreditMemo:
+def credit_memo_release_lock(
+    *, number: str, user, reason: str, expected_owner: tuple[int | None, str] | None = None
+) -> CreditMemo:
     """Admin release of a stuck lock (reason required, audited); the reservation is dropped."""
     reason = require_reason(reason)
     memo = credit_memo_for_update(number)
+    refuse_if_lock_changed(memo, expected_owner)
     if memo.is_locked:
         audit_lock_end(memo, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
         clear_lock(memo)

@@ -33,6 +33,7 @@ from .common import (
     is_expired,
     luhn_check_digit,
     random_digits,
+    refuse_if_lock_changed,
     refuse_if_locked_by_other,
     require_reason,
     save_lock,
@@ -227,10 +228,13 @@ def gift_card_adjust(*, number: str, amount: Decimal, user, reason: str) -> tupl
 
 
 @transaction.atomic
-def gift_card_release_lock(*, number: str, user, reason: str) -> GiftCard:
+def gift_card_release_lock(
+    *, number: str, user, reason: str, expected_owner: tuple[int | None, str] | None = None
+) -> GiftCard:
     """Admin release of a stuck lock; the reason and the former owner are audited."""
     reason = require_reason(reason)
     card = gift_card_for_update(number)
+    refuse_if_lock_changed(card, expected_owner)
     if card.is_locked:
         audit_lock_end(card, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
         clear_lock(card)
