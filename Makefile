@@ -24,6 +24,7 @@ env: .env
 
 demo-data: install env
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 
 ## First command: set up and run the product on embedded defaults (SQLite, eager Celery) with demo data.
