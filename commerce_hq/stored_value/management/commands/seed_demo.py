@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from commerce_hq.channels.models import Channel, LegalEntity, Register
+from commerce_hq.distribution.services import schedules_ensure
 from commerce_hq.parameters.services import parameters_get
 from commerce_hq.stored_value.models import GiftCard, LedgerEntry
 from commerce_hq.stored_value.services import Actor, credit_memo_issue, gift_card_issue
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             channel = self._channel()
             registers = [self._register(channel, f"REG{n}") for n in range(1, 5)]
             parameters_get(legal_entity=channel.legal_entity)
+            schedules_ensure()
             cards = self._cards(channel, registers[0])
             memos = self._memos(channel, registers[0])
             login = self._admin(admin_username, admin_password)
