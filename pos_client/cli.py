@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--registers", type=int, default=2)
     sim.add_argument("--seconds", type=float, default=10.0)
     sim.add_argument("--drop-rate", type=float, default=0.1, help="chance that a call's request or response is lost")
-    sim.add_argument("--cards", type=int, default=0, help="gift cards to issue (default: one per register, 2+)")
+    sim.add_argument("--cards", type=int, default=0, help="gift cards to issue (default: two per register)")
     sim.add_argument("--seed", type=int)
     return parser
 

@@ -60,7 +60,7 @@ class ApiError(PosClientError):
 
     def message(self) -> str:
         text = f"{self.code} ({self.status}): {self.detail or CODE_MESSAGES.get(self.code, 'request refused')}"
-        if self.lock:
+        if self.lock and str(self.lock.get("register")) not in self.detail:
             where = f"store {self.lock.get('channel')}, register {self.lock.get('register')}"
             text += f" [in use at {where} since {self.lock.get('locked_at')}]"
         for error in self.errors:

@@ -72,7 +72,9 @@ def same_scale(amount: Decimal, like: str) -> str:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now in UTC with microseconds: HQ judges an offline conclusion by the parameter version in
+    effect at that instant, so it must not be rounded down to before a distribution."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -2,8 +2,10 @@
 everything is uploaded and applied, and every card's balance at HQ is checked against what
 the registers' own offline databases say they took from it.
 
-Drops are injected by each register's ``FaultyTransport``: a request lost before it reaches
-HQ, or its response lost after HQ acted (the case idempotency keys exist for).
+Drops are injected by each register's ``FaultyTransport``: with probability ``drop_rate`` a
+call's request is lost before it reaches HQ, or its response after HQ acted (the case
+idempotency keys exist for); and with the same probability a sale's network goes down after
+its cards were locked (``cut``) and comes back a moment after the sale was concluded.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .records import CONCLUDED_OFFLINE, REDEEMED_ONLINE, REFUSED, SPENT, UNLOCK_
 from .store import QUEUED, UPLOADED
 from .transport import FaultyTransport
 
-CARD_AMOUNT = "100.00"
+CARD_AMOUNT = "500.00"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Register:
     client: PosClient
     network: FaultyTransport
     sales: int = 0
+    outages: int = 0
     refused: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
@@ -59,7 +62,7 @@ def simulate(settings: Settings, out=print) -> int:
     """Runs the simulation and prints its summary; returns the exit code (0 = all balances agree)."""
     directory = Path(tempfile.mkdtemp(prefix="pos-simulate-"))
     registers = [_register(settings, i, directory) for i in range(settings.registers)]
-    cards = _issue_cards(registers[0].client, settings.cards or max(2, settings.registers))
+    cards = _issue_cards(registers[0].client, settings.cards or 2 * settings.registers)
     out(
         f"{len(registers)} register(s), {len(cards)} card(s) of {CARD_AMOUNT}, {settings.seconds:g} s, "
         f"drop rate {settings.drop_rate:g}; offline databases in {directory}"
@@ -111,7 +114,7 @@ def _one_sale(register: Register, numbers: list[str], rng: random.Random) -> Non
     register.sales += 1
     for number in rng.sample(numbers, k=min(len(numbers), rng.choice((1, 1, 2)))):
         try:
-            sale.add_gift_card(number, f"{rng.randint(1, 2500) / 100:.2f}")
+            sale.add_gift_card(number, f"{rng.randint(50, 2000) / 100:.2f}")
         except (OfflineRefused, Unreachable):
             register.refused["offline"] += 1
             break
@@ -120,6 +123,19 @@ def _one_sale(register: Register, numbers: list[str], rng: random.Random) -> Non
     locked = [line for line in sale.lines if line.state not in (VOIDED, REFUSED)]
     if locked and rng.random() < 0.15:
         sale.void_line(rng.choice(locked))
+    outage = bool(locked) and rng.random() < register.network.drop_rate
+    if outage:
+        register.network.cut()
+        register.outages += 1
+    try:
+        _conclude(register, sale)
+    finally:
+        if outage:
+            time.sleep(rng.uniform(0.1, 0.5))
+            register.network.restore()
+
+
+def _conclude(register: Register, sale) -> None:
     for _ in range(3):
         try:
             sale.conclude()
@@ -165,13 +181,13 @@ def _report(registers: list[Register], cards: dict[str, Decimal], unsettled: lis
                 expected[line.number] -= Decimal(line.amount)
         for row in register.client.store.offline_transactions(UPLOADED):
             exceptions.update(e.get("code", "?") for e in row["exceptions"])
-    out("\nregister        sales  online  offline  voided  unlock-queued  dropped(req/resp)  refused")
+    out("\nregister        sales  outages  online  offline  voided  unlock-queued  dropped(req/resp)  refused")
     for r in registers:
         counts = r.line_counts()
         drops = f"{r.network.drops['request']}/{r.network.drops['response']}"
         refused = ", ".join(f"{code} {n}" for code, n in sorted(r.refused.items())) or "-"
         out(
-            f"{r.name:<15} {r.sales:>5}  {counts[REDEEMED_ONLINE]:>6}  {counts[CONCLUDED_OFFLINE]:>7}  "
+            f"{r.name:<15} {r.sales:>5}  {r.outages:>7}  {counts[REDEEMED_ONLINE]:>6}  {counts[CONCLUDED_OFFLINE]:>7}  "
             f"{counts[VOIDED]:>6}  {counts[UNLOCK_QUEUED]:>13}  {drops:>17}  {refused}"
         )
     mismatches = _card_table(registers[0].client, cards, expected, out)

@@ -81,6 +81,9 @@ class FakeHQ(BaseAdapter):
         self.activation_codes[code] = register
         return code
 
+    def create_activation_code(self, register: str, channel: str | None = None) -> str:
+        return self.code_for(register)
+
     def set_parameter(self, name: str, value: str, *, legal_entity: str = "DEMO") -> None:
         section, key = name.split(".")
         parsed = {"true": True, "false": False, "none": None}.get(value, value)
