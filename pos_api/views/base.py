@@ -15,13 +15,13 @@ from ..authentication import DeviceTokenAuthentication, IsDevice
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with an unknown charset or absurd nesting answered as ``parse_error``."""
+    """DRF's JSON parser, with absurdly deep nesting answered as ``parse_error``."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             return super().parse(stream, media_type, parser_context)
-        except (LookupError, RecursionError) as exc:
-            raise exceptions.ParseError(f"JSON parse error - {type(exc).__name__}") from None
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class JSONOnly(DefaultContentNegotiation):

@@ -64,7 +64,7 @@ class CreditMemoGetView(CreditMemoView):
         responses={200: OutputSerializer, **problems("memo_not_found", "throttled", post=False)},
     )
     def get(self, request, number):
-        memo = credit_memo_get(number=self.number(), legal_entity=self.register.channel.legal_entity)
+        memo = credit_memo_get(number=self.number(), legal_entity_id=self.register.channel.legal_entity_id)
         return Response(self.output(self.OutputSerializer, memo))
 
 

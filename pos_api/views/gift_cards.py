@@ -94,7 +94,7 @@ class GiftCardBalanceView(GiftCardView):
         responses={200: OutputSerializer, **problems("card_not_found", "throttled", post=False)},
     )
     def get(self, request, number):
-        card = gift_card_get(number=self.number(), legal_entity=self.register.channel.legal_entity)
+        card = gift_card_get(number=self.number(), legal_entity_id=self.register.channel.legal_entity_id)
         return Response(self.output(self.OutputSerializer, card))
 
 

@@ -51,7 +51,9 @@ def gift_card_number_generate() -> str:
 
 
 def _params(card_or_channel) -> CommerceParameters:
-    return parameters_get(legal_entity=card_or_channel.legal_entity)
+    """One query by the legal entity's id (the card's entity row is not needed); created on first use."""
+    found = CommerceParameters.objects.filter(legal_entity_id=card_or_channel.legal_entity_id).first()
+    return found or parameters_get(legal_entity=card_or_channel.legal_entity)
 
 
 def _require_active(card: GiftCard) -> None:
