@@ -32,6 +32,7 @@ def amount_text(value: Decimal | None, currency: str | None) -> str | None:
     """An amount for a response: with the currency's decimals when that loses nothing."""
     if value is None:
         return None
+    value = Decimal(value)
     if currency and money.is_currency(currency):
         fixed = money.quantize(value, currency)
         if fixed == value:
@@ -115,7 +116,7 @@ class AmountField(serializers.Field):
         raise serializers.ValidationError(self.error_messages[key].format(**kwargs), code=INVALID_AMOUNT)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not data.isascii():
             self.fail("invalid")
         try:
             amount = money.to_decimal(data)
