@@ -68,8 +68,10 @@ class PosClient:
     # -- device -----------------------------------------------------------------------------
     def activate(self, code: str, *, server: str | None = None) -> dict:
         if server:
-            self.store.put("server", server.rstrip("/"))
-            self.transport = self.transport or HttpTransport(server)
+            server = server.rstrip("/")
+            self.store.put("server", server)
+            if self.transport is None or self.transport.server != server:
+                self.transport = HttpTransport(server)
         reply = self.post("devices/activate", {"activation_code": code}, intent=f"activate/{code}", auth=False)
         device = reply.body
         legal_entity = device.get("legal_entity")
@@ -134,12 +136,17 @@ class PosClient:
         return cached["body"] if cached else NOT_DISTRIBUTED
 
     def parameters(self) -> dict:
-        """The channel's parameters: revalidated with ``If-None-Match`` when online, else the cache."""
+        """The channel's parameters: revalidated with ``If-None-Match`` when online; the cache when
+        HQ does not answer or fails."""
         if not self.online:
             return self.cached_parameters()
         try:
             return self.refresh_parameters()
         except Unreachable:
+            return self.cached_parameters()
+        except ApiError as exc:
+            if exc.status < 500:
+                raise
             return self.cached_parameters()
 
     def refresh_parameters(self) -> dict:

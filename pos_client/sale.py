@@ -78,6 +78,11 @@ class Sale:
             self._set(line, REFUSED)
             raise
         self._record_lock(line, reply.body)
+        try:
+            same_scale(line.tender(), line.shown_balance)
+        except ValueError:
+            self.void_line(line)
+            raise
         return line
 
     def _open_line(self, kind: str, number: str) -> Line | None:

@@ -149,8 +149,7 @@ def _settle(registers: list[Register], settings: Settings) -> list[str]:
     for register in registers:
         register.network.drop_rate = 0.0
         register.network.restore()
-        if register.client.try_online():
-            _sync(register)
+        _sync(register)
     if settings.run_job and settings.hq is not None:
         settings.hq.run_job("P-0001")
     deadline = time.monotonic() + settings.wait
@@ -165,11 +164,16 @@ def _settle(registers: list[Register], settings: Settings) -> list[str]:
     return unsettled
 
 
-def _sync(register: Register) -> None:
-    try:
-        register.client.sync()
-    except PosClientError as exc:
-        register.errors.append(f"sync: {exc}")
+def _sync(register: Register, attempts: int = 3) -> None:
+    """Settle and upload; a refusal (a throttled lookup, say) is retried after a pause."""
+    for attempt in range(attempts):
+        try:
+            if register.client.try_online():
+                register.client.sync()
+                return
+        except PosClientError as exc:
+            register.errors.append(f"sync: {exc}")
+        time.sleep(1.0 + attempt)
 
 
 def _report(registers: list[Register], cards: dict[str, Decimal], unsettled: list[str], out) -> int:

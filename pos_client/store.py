@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,22 @@ class OfflineStore:
     def put(self, key: str, value: Any) -> None:
         self._run("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
-    def next_number(self, key: str) -> int:
+    @contextmanager
+    def _transaction(self):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def next_number(self, key: str) -> int:
+        with self._transaction():
             number = self.get(key, 0) + 1
             self.put(key, number)
-            self._db.execute("COMMIT")
-            return number
+        return number
 
     # -- idempotency keys -------------------------------------------------------------------
     def idempotency_key(self, *, intent: str, method: str, path: str, body: Any) -> str:
@@ -172,13 +182,13 @@ class OfflineStore:
         return [_offline_row(r) for r in rows]
 
     def offline_uploaded(self, transaction_ids: list[str], outcome: str) -> None:
-        with self._lock:
-            for transaction_id in transaction_ids:
-                self._run(
-                    "UPDATE offline_transactions SET state = ?, outcome = ?, uploaded_at = ?, server_status = "
-                    "COALESCE(server_status, 'pending') WHERE transaction_id = ?",
-                    (UPLOADED, outcome, now_rfc3339(), transaction_id),
-                )
+        now = now_rfc3339()
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE offline_transactions SET state = ?, outcome = ?, uploaded_at = ?, server_status = "
+                "COALESCE(server_status, 'pending') WHERE transaction_id = ?",
+                [(UPLOADED, outcome, now, transaction_id) for transaction_id in transaction_ids],
+            )
 
     def offline_status(self, transaction_id: str, status: str, exceptions: list) -> None:
         self._run(

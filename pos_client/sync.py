@@ -119,9 +119,10 @@ def upload(client: Any, report: SyncReport, *, batch_size: int = BATCH_SIZE) -> 
         digest = hashlib.sha256(json.dumps(bodies, sort_keys=True).encode()).hexdigest()[:32]
         reply = client.post("offline-transactions", {"transactions": bodies}, intent=f"upload/{digest}", money=True)
         sent = {body["transaction_id"] for body in bodies}
+        result = reply.body if isinstance(reply.body, dict) else {}
         listed: set[str] = set()
         for outcome, key in (("accepted", "accepted"), ("duplicate", "duplicates"), ("conflict", "conflicts")):
-            ids = [x for x in reply.body.get(key, []) if x in sent]
+            ids = [x for x in result.get(key, []) if x in sent]
             client.store.offline_uploaded(ids, outcome)
             getattr(report, key).extend(ids)
             listed.update(ids)
