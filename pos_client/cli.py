@@ -115,6 +115,7 @@ def cmd_sale(args) -> int:
         detail = f" {line.amount}" if line.amount else ""
         remainder = f", remainder memo {line.remainder}" if line.remainder else ""
         print(f"  {line.kind.replace('_', ' ')} {mask(line.number)}: {line.state}{detail}{remainder}")
+    print(f"  paid with cards and memos: {result.paid()}")
     if result.queued_operations:
         print(f"  concluded OFFLINE: {len(result.queued_operations)} operation(s) queued for upload")
     return 0

@@ -43,6 +43,9 @@ class SaleResult:
 
 
 class Sale:
+    """One POS transaction (``transaction_id``) and its gift card / credit memo lines, each
+    saved to the offline database at every change of state."""
+
     def __init__(self, client: Any, transaction_id: str, staff_id: str | None, lines: list[Line] | None = None):
         self.client = client
         self.transaction_id = transaction_id

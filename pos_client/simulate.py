@@ -104,7 +104,7 @@ def _sell(register: Register, numbers: list[str], deadline: float, rng: random.R
     while time.monotonic() < deadline:
         try:
             _one_sale(register, numbers, rng)
-        except PosClientError as exc:
+        except (PosClientError, ValueError) as exc:
             register.errors.append(f"{type(exc).__name__}: {exc}")
         time.sleep(rng.uniform(0.0, 0.05))
 

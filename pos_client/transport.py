@@ -49,7 +49,7 @@ class HttpTransport:
         url = self.server + API_PREFIX + path
         try:
             response = self.session.request(method, url, json=json, headers=headers, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:  # refused, reset, timed out, cut mid-answer
             raise Unreachable(f"{method} {path}: {type(exc).__name__}") from exc
         return Reply(response.status_code, _json_or_none(response), {k.lower(): v for k, v in response.headers.items()})
 

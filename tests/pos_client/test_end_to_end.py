@@ -108,23 +108,30 @@ def test_parameter_off_voids_the_line_and_the_unlock_is_applied(register, make_c
     assert card.balance == Decimal("40.00") and not card.is_locked and redeems(card.number) == []
 
 
-def test_a_lost_redeem_answer_is_settled_online_not_uploaded_twice(register, make_client, hq):
-    # given HQ redeemed but its answer never reached the register, which concluded offline
+@pytest.mark.parametrize(
+    ("lost", "origin", "uploaded"),
+    [("response", "online", False), ("request", "offline", True)],
+)
+def test_a_redeem_lost_on_the_way_is_debited_exactly_once(register, make_client, hq, lost, origin, uploaded):
+    # given the redeem's request (HQ never saw it) or its answer (HQ debited) is lost,
+    # and the register concluded the sale offline
     allow_offline(hq)
     card = issue_card(register, "100.00")
     client = make_client(register)
     sale = client.start_sale()
     line = sale.add_gift_card(card.number, "30.00")
-    client.transport.lose_next("response")
+    client.transport.lose_next(lost)
     sale.conclude()
-    assert line.state == CONCLUDED_OFFLINE and redeems(card.number) == [(Decimal("-30.00"), "online")]
-    # when it reconnects
+    assert line.state == CONCLUDED_OFFLINE
+    # when it reconnects and P-0001 runs
     report = client.sync()
     hq.run_job("P-0001")
-    # then the idempotency key proved the redeem happened: nothing is uploaded, nothing debited twice
-    assert len(report.settled_online) == 1 and report.accepted == []
-    assert client.store.lines()[0].state == REDEEMED_ONLINE
-    assert redeems(card.number) == [(Decimal("-30.00"), "online")]
+    # then HQ's lock and the idempotency key told which: one debit either way, nothing uploaded twice
+    assert (report.accepted == [sale.transaction_id]) is uploaded
+    assert client.store.lines()[0].state == (CONCLUDED_OFFLINE if uploaded else REDEEMED_ONLINE)
+    assert redeems(card.number) == [(Decimal("-30.00"), origin)]
+    card.refresh_from_db()
+    assert card.balance == Decimal("70.00") and not card.is_locked
 
 
 def test_demo_story_against_the_real_server(register, other_register, live_server, hq):

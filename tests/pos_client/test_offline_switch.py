@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from pos_client import OfflineRefused, OfflineStore, PosClient
+from pos_client import OfflineRefused, OfflineStore, PosClient, Unreachable
 from pos_client.records import CONCLUDED_OFFLINE, REDEEMED_ONLINE, UNLOCK_QUEUED, Line
 from pos_client.sale import offline_amount
 from pos_client.store import SETTLED_ONLINE, UPLOADED
@@ -201,3 +201,33 @@ def test_a_sale_resumed_after_a_crash_reuses_its_keys(fake_hq, till, offline_all
     assert not result.offline and resumed.lines[0].state == REDEEMED_ONLINE
     assert len(redeems) == 2 and len({c[2]["Idempotency-Key"] for c in redeems}) == 1
     assert fake_hq.debits(number) == [Decimal("30.00")]
+
+
+def test_a_line_voided_offline_queues_its_unlock(fake_hq, till, offline_allowed):
+    number = fake_hq.new_card()
+    sale = till.start_sale()
+    line = sale.add_gift_card(number, "10.00")
+    till.transport.cut()
+    till.online = False
+    sale.void_line(line)
+    result = sale.conclude()
+    assert line.state == UNLOCK_QUEUED and result.paid() == 0
+    assert result.queued_operations == [{"type": "gift_card.unlock", "number": number}]
+
+
+def test_a_lock_whose_answer_was_lost_is_unlocked_not_spent(fake_hq, till, offline_allowed):
+    # given HQ locked the card but the register never saw the balance
+    number = fake_hq.new_card()
+    sale = till.start_sale()
+    till.transport.lose_next("response")
+    with pytest.raises(Unreachable):
+        sale.add_gift_card(number, "10.00")
+    # when the sale is concluded offline, then reconnects
+    till.transport.cut()
+    result = sale.conclude()
+    till.transport.restore()
+    till.try_online()
+    fake_hq.apply_uploads()
+    # then nothing was spent and the lock is gone
+    assert result.queued_operations == [{"type": "gift_card.unlock", "number": number}]
+    assert fake_hq.items[number]["lock"] is None and fake_hq.debits(number) == []
