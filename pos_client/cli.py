@@ -66,6 +66,7 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for P-0001 to apply uploads")
     parser.add_argument("--run-job", action="store_true", help="run P-0001 through --manage instead of a worker")
+    parser.add_argument("--store-dir", help="where the registers' offline databases go (default: a new temp dir)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +178,9 @@ def cmd_status(args) -> int:
 
 def cmd_demo(args) -> int:
     hq = ManageCommands(args.manage)
-    demo = Demo(server=args.server, codes=args.codes, hq=hq, wait=args.wait, run_job=args.run_job)
+    demo = Demo(
+        server=args.server, codes=args.codes, hq=hq, wait=args.wait, run_job=args.run_job, directory=args.store_dir
+    )
     return 0 if demo.run() else 1
 
 
@@ -193,6 +196,7 @@ def cmd_simulate(args) -> int:
         seed=args.seed,
         hq=ManageCommands(args.manage),
         run_job=args.run_job,
+        directory=args.store_dir,
     )
     return simulate(settings)
 

@@ -50,11 +50,13 @@ def register_client(server: str, code: str, directory: Path, name: str) -> tuple
 
 
 class Demo:
-    def __init__(self, *, server: str, codes: list[str], hq: Any, wait: float, run_job: bool, out=print) -> None:
+    def __init__(
+        self, *, server: str, codes: list[str], hq: Any, wait: float, run_job: bool, directory=None, out=print
+    ) -> None:
         self.server, self.codes, self.hq = server, codes, hq
         self.wait, self.run_job = wait, run_job
         self.story = Story(out)
-        self.directory = Path(tempfile.mkdtemp(prefix="pos-demo-"))
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="pos-demo-"))
 
     def run(self) -> bool:
         story = self.story

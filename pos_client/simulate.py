@@ -56,11 +56,12 @@ class Settings:
     seed: int | None = None
     hq: Any = None
     run_job: bool = False
+    directory: str | None = None
 
 
 def simulate(settings: Settings, out=print) -> int:
     """Runs the simulation and prints its summary; returns the exit code (0 = all balances agree)."""
-    directory = Path(tempfile.mkdtemp(prefix="pos-simulate-"))
+    directory = Path(settings.directory or tempfile.mkdtemp(prefix="pos-simulate-"))
     registers = [_register(settings, i, directory) for i in range(settings.registers)]
     cards = _issue_cards(registers[0].client, settings.cards or 2 * settings.registers)
     out(

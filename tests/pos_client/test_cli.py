@@ -61,31 +61,40 @@ def test_commands_before_activation_say_so(run):
     assert code == 1 and "not activated" in err
 
 
-def test_demo_story_exits_true_only_when_every_step_held(fake_hq, fake_network):
+def test_demo_story_exits_true_only_when_every_step_held(fake_hq, fake_network, tmp_path):
     lines: list[str] = []
-    demo = Demo(server=SERVER, codes=[], hq=fake_hq, wait=2, run_job=True, out=lines.append)
+    demo = Demo(server=SERVER, codes=[], hq=fake_hq, wait=2, run_job=True, directory=tmp_path, out=lines.append)
     assert demo.run() is True, "\n".join(lines)
     assert "ALL STEPS AS EXPECTED" in lines[-1] and not any("[FAIL]" in x for x in lines)
     assert fake_hq.params["gift_card"]["allow_offline_conclusion"] is False
 
 
-def test_demo_reports_a_failed_step(fake_hq, fake_network):
+def test_demo_reports_a_failed_step(fake_hq, fake_network, tmp_path):
     lines: list[str] = []
     fake_hq.run_job = lambda code: None  # job 1110 and P-0001 never run
-    demo = Demo(server=SERVER, codes=[], hq=fake_hq, wait=0.2, run_job=True, out=lines.append)
+    demo = Demo(server=SERVER, codes=[], hq=fake_hq, wait=0.2, run_job=True, directory=tmp_path, out=lines.append)
     assert demo.run() is False and any("[FAIL]" in x for x in lines)
 
 
-def test_simulator_balances_agree_with_the_registers_logs(fake_hq, fake_network, offline_allowed):
+def test_simulator_balances_agree_with_the_registers_logs(fake_hq, fake_network, offline_allowed, tmp_path):
     lines: list[str] = []
     settings = Settings(
-        server=SERVER, codes=[], registers=3, seconds=1.5, drop_rate=0.3, wait=5, seed=7, hq=fake_hq, run_job=True
+        server=SERVER,
+        codes=[],
+        registers=3,
+        seconds=1.5,
+        drop_rate=0.3,
+        wait=5,
+        seed=7,
+        hq=fake_hq,
+        run_job=True,
+        directory=str(tmp_path),
     )
     assert simulate(settings, out=lines.append) == 0, "\n".join(lines)
     assert lines[-1].startswith("OK: every balance matches") and sum("  ok" in x for x in lines) == 6
 
 
-def test_simulator_catches_a_card_debited_behind_its_back(fake_hq, fake_network, offline_allowed):
+def test_simulator_catches_a_card_debited_behind_its_back(fake_hq, fake_network, offline_allowed, tmp_path):
     lines: list[str] = []
     original = fake_hq.apply_uploads
 
@@ -95,7 +104,15 @@ def test_simulator_catches_a_card_debited_behind_its_back(fake_hq, fake_network,
 
     fake_hq.apply_uploads = apply_and_skim
     settings = Settings(
-        server=SERVER, codes=[], registers=1, seconds=0.3, drop_rate=0, wait=2, hq=fake_hq, run_job=True
+        server=SERVER,
+        codes=[],
+        registers=1,
+        seconds=0.3,
+        drop_rate=0,
+        wait=2,
+        hq=fake_hq,
+        run_job=True,
+        directory=str(tmp_path),
     )
     assert simulate(settings, out=lines.append) == 1 and "MISMATCH" in lines[-1]
 

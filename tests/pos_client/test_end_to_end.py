@@ -134,15 +134,15 @@ def test_a_redeem_lost_on_the_way_is_debited_exactly_once(register, make_client,
     assert card.balance == Decimal("70.00") and not card.is_locked
 
 
-def test_demo_story_against_the_real_server(register, other_register, live_server, hq):
+def test_demo_story_against_the_real_server(register, other_register, live_server, hq, tmp_path):
     lines: list[str] = []
     codes = [activation_code_create(register=register), activation_code_create(register=other_register)]
-    demo = Demo(server=live_server.url, codes=codes, hq=hq, wait=10, run_job=True, out=lines.append)
+    demo = Demo(server=live_server.url, codes=codes, hq=hq, wait=10, run_job=True, directory=tmp_path, out=lines.append)
     assert demo.run() is True, "\n".join(lines)
     assert lines[-1].strip() == "ALL STEPS AS EXPECTED"
 
 
-def test_short_simulator_run_reports_zero_mismatches(register, other_register, live_server, hq):
+def test_short_simulator_run_reports_zero_mismatches(register, other_register, live_server, hq, tmp_path):
     allow_offline(hq)
     lines: list[str] = []
     codes = [activation_code_create(register=register), activation_code_create(register=other_register)]
@@ -155,6 +155,7 @@ def test_short_simulator_run_reports_zero_mismatches(register, other_register, l
         wait=30,
         seed=11,
         hq=hq,
+        directory=str(tmp_path),
         run_job=True,
     )
     assert simulate(settings, out=lines.append) == 0, "\n".join(lines)
