@@ -24,6 +24,7 @@ env: .env
 
 demo-data: install env
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 

@@ -25,6 +25,18 @@ def _require_services(request):
         _missing("Redis")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (channel parameters, throttles)."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - a test without database access cannot clear a database cache
+        pass
+    yield
+
+
 @pytest.fixture
 def channel(db):
     from tests.factories import ChannelFactory
