@@ -40,7 +40,8 @@ STATUS = {
     "cash_out_not_allowed": 422,
     "throttled": 429,
 }
-POST_CODES = ("invalid_request", "parse_error", "payload_too_large", "unsupported_media_type", "idempotency_key_reused")
+POST_CODES = ("invalid_request", "parse_error", "payload_too_large", "unsupported_media_type")
+IDEMPOTENT_CODES = ("idempotency_key_reused",)
 DEVICE_CODES = ("not_authenticated",)
 
 
@@ -86,8 +87,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def problems(*codes: str, post: bool = True, device: bool = True) -> dict:
-    """``responses`` entries (``application/problem+json``) for the given error codes."""
-    everything = [*codes, *(POST_CODES if post else ()), *(DEVICE_CODES if device else ())]
+    """``responses`` entries (``application/problem+json``) for the given error codes, plus those of
+    every POST (an idempotent one when the caller is a device) and of device authentication."""
+    everything = [*codes, *(POST_CODES if post else ()), *(IDEMPOTENT_CODES if post and device else ())]
+    everything += DEVICE_CODES if device else ()
     by_status = defaultdict(list)
     for code in dict.fromkeys(everything):
         by_status[STATUS[code]].append(code)

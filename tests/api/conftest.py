@@ -1,24 +1,16 @@
 """API fixtures: activated devices and clients that send their tokens."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from commerce_hq.channels.services import activation_code_create, device_activate
-from pos_api.channel_db.selectors import channel_parameters_invalidate
-from pos_api.throttling import BalanceLookupThrottle
 
 BASE = "/api/pos/v1/"
 
 
 def activate(register):
-    """A new device for ``register``: returns (device, token). Row ids repeat between tests on
-    SQLite, so the device's throttle history and its channel's cached parameters start empty."""
-    device, token = device_activate(activation_code=activation_code_create(register=register))
-    throttle = BalanceLookupThrottle.cache_format % {"scope": BalanceLookupThrottle.scope, "ident": device.pk}
-    cache.delete(throttle)
-    channel_parameters_invalidate(channel_id=register.channel_id)
-    return device, token
+    """A new device for ``register``: returns (device, token)."""
+    return device_activate(activation_code=activation_code_create(register=register))
 
 
 def client_for(token: str | None = None) -> APIClient:

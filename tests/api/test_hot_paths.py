@@ -1,0 +1,63 @@
+"""Per-request work on the hot paths (query counts) and the per-device balance lookup throttle."""
+
+import pytest
+
+from tests.api.conftest import get, post, problem
+from tests.factories import issue_card, issue_memo
+
+pytestmark = pytest.mark.django_db
+
+# In a test the request's transaction is a savepoint: SAVEPOINT + RELEASE are two of the counted queries.
+AUTH = 1
+ATOMIC = 2
+
+
+def test_lock_is_auth_plus_row_lock_parameters_and_update(api, register, django_assert_num_queries):
+    card = issue_card(register)
+    get(api, "health")
+    post(api, f"gift-cards/{card.number}/unlock", {"transaction_id": "WARM"})  # last_seen_at written once
+    with django_assert_num_queries(AUTH + ATOMIC + 3):
+        assert post(api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"}).status_code == 200
+
+
+def test_redeem_of_a_held_lock_is_auth_plus_row_lock_update_and_entry(api, register, django_assert_num_queries):
+    card = issue_card(register)
+    post(api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"})
+    with django_assert_num_queries(AUTH + ATOMIC + 3):
+        response = post(
+            api, f"gift-cards/{card.number}/redeem", {"transaction_id": "T1", "amount": "1", "currency": "USD"}
+        )
+    assert response.status_code == 200
+
+
+def test_balance_lookup_is_auth_plus_one_query(api, other_api, register, settings, django_assert_num_queries):
+    # the throttle counts in the cache: Redis in production, kept in memory here so only SQL is counted
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    card = issue_card(register)
+    post(other_api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"})
+    get(api, "health")
+    get(api, f"gift-cards/{card.number}")
+    with django_assert_num_queries(AUTH + 1):
+        assert get(api, f"gift-cards/{card.number}").json()["lock"]["register"] == "REG2"
+
+
+def test_an_idempotency_key_adds_only_its_row_insert_and_update(api, register, django_assert_num_queries):
+    card = issue_card(register)
+    get(api, f"gift-cards/{card.number}")
+    body = {"transaction_id": "T1"}
+    # outer savepoint + key savepoint/insert/release + update of the stored response
+    with django_assert_num_queries(AUTH + ATOMIC + 3 + ATOMIC + 3 + 1):
+        assert post(api, f"gift-cards/{card.number}/lock", body, **{"Idempotency-Key": "k1"}).status_code == 200
+
+
+def test_balance_lookups_are_throttled_per_device(api, other_api, register, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"balance_lookup": "3/min"}}
+    card, memo = issue_card(register), issue_memo(register)
+    for path in (f"gift-cards/{card.number}", f"credit-memos/{memo.number}", "gift-cards/00000000"):
+        get(api, path)
+    throttled = problem(get(api, f"gift-cards/{card.number}"), 429, "throttled")
+    assert throttled["detail"]
+    problem(get(api, f"credit-memos/{memo.number}"), 429, "throttled")
+    assert int(get(api, f"gift-cards/{card.number}")["Retry-After"]) > 0
+    assert get(other_api, f"gift-cards/{card.number}").status_code == 200
+    assert post(api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"}).status_code == 200
