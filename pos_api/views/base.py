@@ -43,6 +43,8 @@ class PosAPIView(APIView):
     http_method_names = ["get", "post", "head"]
 
     def initial(self, request, *args, **kwargs):
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
             require_json_body(request)

@@ -90,8 +90,9 @@ def test_unknown_paths_are_404_not_found_with_or_without_token(api, token, metho
     [("get", "gift-cards", "POST"), ("delete", "gift-cards/12345678", "GET"), ("put", "health", "GET"),
      ("get", "devices/activate", "POST"), ("options", "gift-cards/12345678/lock", "POST")],
 )  # fmt: skip
-def test_a_wrong_method_is_405(api, method, path, allowed):
-    response = getattr(api, method)(BASE + path)
+@pytest.mark.parametrize("token", [True, False])
+def test_a_wrong_method_is_405(api, method, path, allowed, token):
+    response = getattr(api if token else client_for(), method)(BASE + path)
     problem(response, 405, "method_not_allowed")
     assert allowed in response["Allow"]
 

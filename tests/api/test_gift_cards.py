@@ -165,7 +165,8 @@ def test_redeem_on_an_unlocked_card_locks_debits_and_unlocks_in_one_step(api, re
 
 def test_redeem_refusals(api, other_api, register):
     card = issue_card(register, "20.00")
-    problem(post(api, f"gift-cards/{card.number}/redeem", money("20.01")), 422, "insufficient_balance")
+    short = problem(post(api, f"gift-cards/{card.number}/redeem", money("20.01")), 422, "insufficient_balance")
+    assert short["balance"] == "20.00"
     problem(post(api, f"gift-cards/{card.number}/redeem", money("5", currency="EUR")), 422, "currency_mismatch")
     post(other_api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"})
     refused = problem(post(api, f"gift-cards/{card.number}/redeem", money("5")), 409, "card_locked")
@@ -208,7 +209,10 @@ def test_cash_out_pays_the_balance_at_or_below_the_threshold(api, register):
 
 def test_cash_out_refusals(api, other_api, register):
     rich = issue_card(register, "5.01")
-    problem(post(api, f"gift-cards/{rich.number}/cash-out", {"transaction_id": "T1"}), 422, "cash_out_not_allowed")
+    refused = problem(
+        post(api, f"gift-cards/{rich.number}/cash-out", {"transaction_id": "T1"}), 422, "cash_out_not_allowed"
+    )
+    assert refused["threshold"] == "5.00"
     card = issue_card(register, "3.00")
     post(other_api, f"gift-cards/{card.number}/lock", {"transaction_id": "T1"})
     problem(post(api, f"gift-cards/{card.number}/cash-out", {"transaction_id": "T1"}), 409, "card_locked")
