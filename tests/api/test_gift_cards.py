@@ -190,6 +190,12 @@ def test_add_value_tops_up_within_the_maximum_balance(api, channel, register):
     problem(post(api, f"gift-cards/{card.number}/add-value", money("0.01", "T2")), 422, "balance_limit_exceeded")
 
 
+def test_add_value_beyond_what_a_balance_can_hold_is_refused_not_a_crash(api, register):
+    card = post(api, "gift-cards", money("9999999999999")).json()
+    body = problem(post(api, f"gift-cards/{card['number']}/add-value", money("1", "T2")), 422, "balance_limit_exceeded")
+    assert body["max_balance"] == "9999999999999.999999"
+
+
 def test_add_value_refusals(api, other_api, register):
     card = issue_card(register, "10.00")
     problem(post(api, f"gift-cards/{card.number}/add-value", money("1", currency="EUR")), 422, "currency_mismatch")

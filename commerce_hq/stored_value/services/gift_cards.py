@@ -62,9 +62,15 @@ def _require_active(card: GiftCard) -> None:
         raise CardInactive(f"Gift card {mask(card.number)} is {state}.", card_status=state)
 
 
+# The most a balance column (numeric(19, 6)) can store: the limit when the parameter sets none.
+STORABLE_BALANCE = Decimal("9999999999999.999999")
+
+
 def _refuse_over_limit(card_balance: Decimal, params: CommerceParameters) -> None:
     limit = params.gift_card_max_balance
-    if limit is not None and card_balance > limit:
+    if limit is None or limit > STORABLE_BALANCE:
+        limit = STORABLE_BALANCE
+    if card_balance > limit:
         raise BalanceLimitExceeded(f"A gift card may hold at most {limit.normalize():f}.", max_balance=limit)
 
 
