@@ -63,3 +63,12 @@ def test_sixteen_registers_redeem_one_card_never_overdraw(live_server, tokens):
     assert codes.count(200) == 5 and codes.count("insufficient_balance") == CLIENTS - 5
     assert GiftCard.objects.get(pk=card.pk).balance == 0
     assert LedgerEntry.objects.filter(gift_card=card, operation="redeem").count() == 5
+
+
+def test_sixteen_registers_issue_one_scanned_number_exactly_one_wins(live_server, tokens):
+    url = f"{live_server.url}/api/pos/v1/gift-cards"
+    body = {"amount": "10", "currency": "USD", "number": "SCAN-0001"}
+    responses = race([(url, token, {**body, "transaction_id": f"T{i}"}) for i, token in enumerate(tokens)])
+    codes = [r.status_code if r.status_code == 201 else r.json()["code"] for r in responses]
+    assert codes.count(201) == 1 and codes.count("card_exists") == CLIENTS - 1
+    assert GiftCard.objects.filter(number="SCAN-0001").count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from commerce_hq.channels.models import Channel, Register
 from commerce_hq.parameters.models import CommerceParameters
@@ -103,16 +103,18 @@ def gift_card_issue(
     check_currency(channel.currency, currency)
     _refuse_over_limit(amount, _params(channel))
     number = normalize_number(number) if number is not None else gift_card_number_generate()
-    if GiftCard.objects.filter(number=number).exists():
-        raise CardExists(f"Gift card {mask(number)} already exists.")
-    card = GiftCard.objects.create(
-        number=number,
-        legal_entity=channel.legal_entity,
-        currency=currency,
-        balance=amount,
-        issued_channel=channel,
-        expires_at=expires_at,
-    )
+    try:
+        with transaction.atomic():  # the unique number decides, also between registers racing
+            card = GiftCard.objects.create(
+                number=number,
+                legal_entity=channel.legal_entity,
+                currency=currency,
+                balance=amount,
+                issued_channel=channel,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        raise CardExists(f"Gift card {mask(number)} already exists.") from None
     return card, _book(card, LedgerEntry.Operation.ISSUE, amount, actor, transaction_id)
 
 
