@@ -41,7 +41,8 @@ def idempotent(post):
         key = request.headers.get(HEADER)
         if key is None:
             return post(view, request, *args, **kwargs)
-        fingerprint = _fingerprint(_checked(key), request)
+        _check(key)
+        fingerprint = _fingerprint(request)
         with transaction.atomic():
             row, created = _claim(request.user, key, fingerprint)
             if not created:
@@ -53,17 +54,15 @@ def idempotent(post):
                 transaction.set_rollback(True)
         return response
 
-    wrapper.idempotent = True
     return wrapper
 
 
-def _checked(key: str) -> str:
+def _check(key: str) -> None:
     if not _KEY.match(key):
         raise ValidationError({HEADER: "1 to 128 printable ASCII characters."})
-    return key
 
 
-def _fingerprint(key: str, request) -> str:
+def _fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
