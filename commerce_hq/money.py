@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision, list_currencies
 
 _CURRENCIES = frozenset(list_currencies())
-_PLAIN_DECIMAL = re.compile(r"^\d{1,13}(\.\d{1,6})?$")
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
 
 
 class MoneyError(ValueError):
@@ -46,7 +46,7 @@ def parse_amount(raw: str | Decimal, currency: str, *, allow_zero: bool = False)
 def to_decimal(raw: str | Decimal) -> Decimal:
     if isinstance(raw, Decimal):
         raw = format(raw, "f")
-    if not isinstance(raw, str) or not _PLAIN_DECIMAL.match(raw):
+    if not isinstance(raw, str) or not _PLAIN_DECIMAL.fullmatch(raw):
         raise MoneyError('The amount must be a plain decimal string such as "12.50".')
     try:
         return Decimal(raw)

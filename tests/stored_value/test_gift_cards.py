@@ -316,3 +316,15 @@ def test_release_confirmed_on_an_older_lock_releases_nothing(register, other_reg
         number=card.number, user=admin_user, reason="stuck", expected_owner=(other_register.pk, "NEW")
     )
     assert not released.is_locked
+
+
+def test_a_register_does_not_see_another_legal_entitys_cards(register):
+    from tests.factories import LegalEntityFactory
+
+    foreign = RegisterFactory(channel=ChannelFactory(legal_entity=LegalEntityFactory(code="OTHER"), code="S9"))
+    card = issue_card(register, "10.00")
+    with pytest.raises(errors.CardNotFound):
+        services.gift_card_lock(number=card.number, register=foreign, transaction_id="T1")
+    with pytest.raises(errors.CardNotFound):
+        redeem(card, foreign, "1.00")
+    assert GiftCard.objects.get(pk=card.pk).balance == Decimal("10.00")

@@ -92,7 +92,7 @@ def credit_memo_issue(
 def credit_memo_lock(*, number: str, register: Register, transaction_id: str) -> CreditMemo:
     """Lock the memo for (register, transaction) and reserve the remainder memo's number."""
     check_transaction_id(transaction_id)
-    memo = credit_memo_for_update(number)
+    memo = credit_memo_for_update(number, register)
     if refuse_if_locked_by_other(memo, register, transaction_id, MemoLocked, "The credit memo"):
         return memo
     _require_open(memo)
@@ -106,7 +106,7 @@ def credit_memo_lock(*, number: str, register: Register, transaction_id: str) ->
 @transaction.atomic
 def credit_memo_unlock(*, number: str, register: Register, transaction_id: str) -> CreditMemo:
     check_transaction_id(transaction_id)
-    memo = credit_memo_for_update(number)
+    memo = credit_memo_for_update(number, register)
     if refuse_if_locked_by_other(memo, register, transaction_id, LockNotHeld, "The credit memo"):
         clear_lock(memo)
         save_lock(memo)
@@ -120,7 +120,7 @@ def credit_memo_redeem(
     """Apply ``amount`` (at most the memo's amount), close the memo, and issue the remainder
     under the reserved number. A replay by the same register+transaction changes nothing."""
     check_transaction_id(transaction_id)
-    memo = credit_memo_for_update(number)
+    memo = credit_memo_for_update(number, actor.register)
     amount = check_amount(amount, currency)
     check_currency(memo.currency, currency)
     mine = refuse_if_locked_by_other(memo, actor.register, transaction_id, MemoLocked, "The credit memo")

@@ -122,7 +122,7 @@ def gift_card_issue(
 def gift_card_lock(*, number: str, register: Register, transaction_id: str) -> GiftCard:
     """Lock the card for (register, transaction). Idempotent for the owner."""
     check_transaction_id(transaction_id)
-    card = gift_card_for_update(number)
+    card = gift_card_for_update(number, register)
     if refuse_if_locked_by_other(card, register, transaction_id, CardLocked, "The gift card"):
         return card
     _require_active(card)
@@ -135,7 +135,7 @@ def gift_card_lock(*, number: str, register: Register, transaction_id: str) -> G
 def gift_card_unlock(*, number: str, register: Register, transaction_id: str) -> GiftCard:
     """Void the line: drop the lock if this register+transaction holds it. Unlocked already → no change."""
     check_transaction_id(transaction_id)
-    card = gift_card_for_update(number)
+    card = gift_card_for_update(number, register)
     if refuse_if_locked_by_other(card, register, transaction_id, LockNotHeld, "The gift card"):
         clear_lock(card)
         save_lock(card)
@@ -155,7 +155,7 @@ def gift_card_redeem(
     """Debit ``amount`` and unlock. On an unlocked card: lock, debit and unlock in one step.
     A replay by the same register+transaction returns the first entry and changes nothing."""
     check_transaction_id(transaction_id)
-    card = gift_card_for_update(number)
+    card = gift_card_for_update(number, actor.register)
     amount = check_amount(amount, currency)
     check_currency(card.currency, currency)
     mine = refuse_if_locked_by_other(card, actor.register, transaction_id, CardLocked, "The gift card")
@@ -188,7 +188,7 @@ def gift_card_add_value(
 ) -> tuple[GiftCard, LedgerEntry]:
     """Top up the card (over ``gift_card.max_balance`` is refused). Keeps the caller's own lock."""
     check_transaction_id(transaction_id)
-    card = gift_card_for_update(number)
+    card = gift_card_for_update(number, actor.register)
     amount = check_amount(amount, currency)
     check_currency(card.currency, currency)
     refuse_if_locked_by_other(card, actor.register, transaction_id, CardLocked, "The gift card")
@@ -203,7 +203,7 @@ def gift_card_add_value(
 def gift_card_cash_out(*, number: str, actor: Actor, transaction_id: str) -> tuple[GiftCard, LedgerEntry]:
     """Pay out the whole balance, allowed only at or below the channel's cash-out threshold."""
     check_transaction_id(transaction_id)
-    card = gift_card_for_update(number)
+    card = gift_card_for_update(number, actor.register)
     mine = refuse_if_locked_by_other(card, actor.register, transaction_id, CardLocked, "The gift card")
     if not mine:
         previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.CASH_OUT)
