@@ -148,6 +148,15 @@ def refuse_if_lock_changed(obj: LockFields, expected_owner: tuple[int | None, st
         raise LockNotHeld("The lock changed since you looked; nothing was released.")
 
 
+def release_lock(obj: LockFields, *, user, reason: str, expected_owner: tuple[int | None, str] | None) -> None:
+    """The admin release shared by cards and memos: the former owner and the reason are audited."""
+    refuse_if_lock_changed(obj, expected_owner)
+    if obj.is_locked:
+        audit_lock_end(obj, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
+        clear_lock(obj)
+        save_lock(obj)
+
+
 def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:

@@ -15,14 +15,13 @@ from ..locks import credit_memo_for_update, mask
 from ..models import AuditEvent, CreditMemo, LedgerEntry
 from .common import (
     Actor,
-    audit_lock_end,
     check_amount,
     check_currency,
     check_transaction_id,
     clear_lock,
     random_digits,
-    refuse_if_lock_changed,
     refuse_if_locked_by_other,
+    release_lock,
     require_reason,
     save_lock,
     set_lock,
@@ -184,11 +183,7 @@ def credit_memo_release_lock(
     """Admin release of a stuck lock (reason required, audited); the reservation is dropped."""
     reason = require_reason(reason)
     memo = credit_memo_for_update(number)
-    refuse_if_lock_changed(memo, expected_owner)
-    if memo.is_locked:
-        audit_lock_end(memo, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
-        clear_lock(memo)
-        save_lock(memo)
+    release_lock(memo, user=user, reason=reason, expected_owner=expected_owner)
     return memo
 
 

@@ -25,7 +25,6 @@ from ..locks import gift_card_for_update, mask, normalize_number
 from ..models import AuditEvent, GiftCard, LedgerEntry
 from .common import (
     Actor,
-    audit_lock_end,
     check_amount,
     check_currency,
     check_transaction_id,
@@ -33,8 +32,8 @@ from .common import (
     is_expired,
     luhn_check_digit,
     random_digits,
-    refuse_if_lock_changed,
     refuse_if_locked_by_other,
+    release_lock,
     require_reason,
     save_lock,
     set_lock,
@@ -244,11 +243,7 @@ def gift_card_release_lock(
     """Admin release of a stuck lock; the reason and the former owner are audited."""
     reason = require_reason(reason)
     card = gift_card_for_update(number)
-    refuse_if_lock_changed(card, expected_owner)
-    if card.is_locked:
-        audit_lock_end(card, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
-        clear_lock(card)
-        save_lock(card)
+    release_lock(card, user=user, reason=reason, expected_owner=expected_owner)
     return card
 
 
