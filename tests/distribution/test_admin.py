@@ -43,7 +43,7 @@ def test_ops_sees_runs_with_progress_and_run_now_buttons(register):
     assert "250/1000 (25%)" in page and 'http-equiv="refresh"' in page
 
 
-def test_run_now_queues_after_commit_and_records_admin(register, django_capture_on_commit_callbacks):
+def test_run_now_queues_after_commit_and_records_admin(register, django_capture_on_commit_callbacks, eager_celery):
     client, _ = ops_client()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(reverse("admin:distribution_jobrun_run", args=["1110"]))

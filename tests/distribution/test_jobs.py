@@ -172,7 +172,7 @@ def test_schedules_are_created_once_and_admin_edits_survive(db):
     assert PeriodicTask.objects.count() == len(SCHEDULES)
 
 
-def test_tasks_call_their_services(register):
+def test_tasks_call_their_services(register, eager_celery):
     allow_offline(register, **{"gift_card.lock_timeout_minutes": 1})
     card = issue_card(register)
     services.gift_card_lock(number=card.number, register=register, transaction_id="T1")

@@ -212,7 +212,7 @@ def test_status_of_another_registers_or_unknown_id_is_not_found(api, other_regis
     assert api.get(BASE + "offline-transactions/T1").status_code == 200
 
 
-def test_upload_applies_through_the_queued_job_and_unlocks(api, card, django_capture_on_commit_callbacks):
+def test_upload_applies_through_the_queued_job_and_unlocks(api, card, django_capture_on_commit_callbacks, eager_celery):
     # eager Celery (no REDIS_URL) runs the queued task when the callbacks run
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(api, [offline_tx("T1", [redeem(card.number, "5.00"), unlock(card.number)])])

@@ -44,9 +44,11 @@ class ApplyResult:
     exceptions: int = 0
 
 
-def offline_transactions_apply(*, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None) -> ApplyResult:
-    """Apply every pending upload; ``progress(done, total)`` is called after each chunk.
-    Callers hold the P-0001 job lock (``job_run`` does)."""
+def offline_transactions_apply(*, chunk_size: int | None = None, progress: Progress | None = None) -> ApplyResult:
+    """Apply every pending upload, ``chunk_size`` (default ``CHUNK_SIZE``) per transaction;
+    ``progress(done, total)`` is called after each chunk. Callers hold the P-0001 job lock
+    (``job_run`` does)."""
+    chunk_size = chunk_size or CHUNK_SIZE
     result = ApplyResult()
     total = offline_transactions_pending().count()
     while _apply_chunk(chunk_size, result):
