@@ -42,8 +42,14 @@ class OfflineTransaction(models.Model):
         APPLIED = "applied", "Applied"
         EXCEPTION = "exception", "Exception"
 
-    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="offline_transactions")
-    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Few indexes: applying rewrites every row once, and each index costs on that path. The
+    # register is covered by the unique constraints' leading column.
+    register = models.ForeignKey(
+        Register, on_delete=models.PROTECT, related_name="offline_transactions", db_index=False
+    )
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     transaction_id = models.CharField(max_length=64)
     concluded_at = models.DateTimeField()
     staff_id = models.CharField(max_length=32, blank=True, default="")
@@ -58,6 +64,7 @@ class OfflineTransaction(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="conflicts",
+        db_index=False,
         help_text="Set on a re-upload whose content differs from the original: kept, flagged, not applied.",
     )
 
@@ -65,6 +72,8 @@ class OfflineTransaction(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["concluded_at", "id"], condition=Q(status="pending"), name="offline_tx_pending"),
+            models.Index(fields=["conflict_of"], condition=Q(conflict_of__isnull=False), name="offline_tx_conflicts"),
+            models.Index(fields=["device"], condition=Q(device__isnull=False), name="offline_tx_device"),
         ]
         constraints = [
             models.UniqueConstraint(

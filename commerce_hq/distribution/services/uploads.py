@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from commerce_hq.channels.models import Register
 from commerce_hq.stored_value.services.offline import (
     CREDIT_MEMO,
     GIFT_CARD,
@@ -25,6 +28,7 @@ from commerce_hq.stored_value.services.offline import (
     OfflineConclusion,
     OfflineOperation,
     OfflinePolicy,
+    bulk_insert,
     offline_conclusions_apply,
 )
 from pos_api.channel_db.models import OfflineTransaction
@@ -32,9 +36,22 @@ from pos_api.channel_db.selectors import ParametersTimeline, offline_transaction
 
 from ..models import SyncException
 
-CHUNK_SIZE = 500
+CHUNK_SIZE = 2000
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+
+
+class Staged(NamedTuple):
+    """A pending upload as the job reads it (no model instance per row on the hot path)."""
+
+    pk: int
+    register_id: int
+    transaction_id: str
+    concluded_at: datetime
+    staff_id: str
+    operations: list[dict]
+    conflict_of_id: int | None
+    register: Register
 
 
 @dataclass
@@ -61,18 +78,20 @@ def offline_transactions_apply(*, chunk_size: int | None = None, progress: Progr
 
 def _apply_chunk(size: int, result: ApplyResult) -> int:
     with transaction.atomic():
-        rows = list(
+        found = list(
             offline_transactions_pending()
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("register__channel")
-            .order_by("concluded_at", "id")[:size]
+            .select_for_update(skip_locked=True)
+            .order_by("concluded_at", "id")
+            .values_list(*Staged._fields[:-1])[:size]
         )
-        if rows:
+        if found:
+            registers = Register.objects.select_related("channel").in_bulk({values[1] for values in found})
+            rows = [Staged(*values, register=registers[values[1]]) for values in found]
             _record(rows, _outcomes(rows), result)
-    return len(rows)
+    return len(found)
 
 
-def _outcomes(rows: list[OfflineTransaction]) -> dict[int, list[Issue]]:
+def _outcomes(rows: list[Staged]) -> dict[int, list[Issue]]:
     try:
         with transaction.atomic():
             return _apply_rows(rows)
@@ -88,7 +107,7 @@ def _outcomes(rows: list[OfflineTransaction]) -> dict[int, list[Issue]]:
     return outcomes
 
 
-def _apply_rows(rows: list[OfflineTransaction]) -> dict[int, list[Issue]]:
+def _apply_rows(rows: list[Staged]) -> dict[int, list[Issue]]:
     timeline = parameters_timeline(channel_ids={row.register.channel_id for row in rows})
     outcomes, conclusions = {}, []
     for row in rows:
@@ -101,7 +120,7 @@ def _apply_rows(rows: list[OfflineTransaction]) -> dict[int, list[Issue]]:
     return outcomes
 
 
-def _conclusion(row: OfflineTransaction, timeline: ParametersTimeline) -> OfflineConclusion:
+def _conclusion(row: Staged, timeline: ParametersTimeline) -> OfflineConclusion:
     params = timeline.at(channel_id=row.register.channel_id, when=row.concluded_at)
     limits = {kind: params.payload[kind]["offline_limit"] for kind in (GIFT_CARD, CREDIT_MEMO)}
     policy = OfflinePolicy(
@@ -129,27 +148,29 @@ def _conclusion(row: OfflineTransaction, timeline: ParametersTimeline) -> Offlin
     )
 
 
-def _record(rows: list[OfflineTransaction], outcomes: dict[int, list[Issue]], result: ApplyResult) -> None:
+def _record(rows: list[Staged], outcomes: dict[int, list[Issue]], result: ApplyResult) -> None:
     """Book the chunk's sync exceptions and mark each upload applied or excepted."""
+    now = timezone.now()
     exceptions, clean, excepted = [], [], []
     for row in rows:
         issues = outcomes[row.pk]
         (excepted if issues else clean).append(row.pk)
         exceptions.extend(
-            SyncException(
-                code=issue.code,
-                detail=issue.detail,
-                channel_id=row.register.channel_id,
-                register_id=row.register_id,
-                offline_transaction=row,
-                gift_card_id=issue.gift_card_id,
-                credit_memo_id=issue.credit_memo_id,
-                amount=issue.amount,
-            )
+            {
+                "code": issue.code,
+                "detail": issue.detail,
+                "channel_id": row.register.channel_id,
+                "register_id": row.register_id,
+                "offline_transaction_id": row.pk,
+                "gift_card_id": issue.gift_card_id,
+                "credit_memo_id": issue.credit_memo_id,
+                "amount": issue.amount,
+                "created_at": now,
+                "note": "",
+            }
             for issue in issues
         )
-    SyncException.objects.bulk_create(exceptions)
-    now = timezone.now()
+    bulk_insert(SyncException, exceptions)
     Status = OfflineTransaction.Status
     OfflineTransaction.objects.filter(pk__in=clean).update(status=Status.APPLIED, applied_at=now)
     OfflineTransaction.objects.filter(pk__in=excepted).update(status=Status.EXCEPTION, applied_at=now)

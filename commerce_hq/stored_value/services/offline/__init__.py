@@ -33,17 +33,20 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from commerce_hq.channels.models import Register
 
-from ..locks import mask
-from ..models import AuditEvent, CreditMemo, GiftCard, LedgerEntry, LockFields, Origin, ShortfallEntry
-from .common import LOCK_FIELDS, Actor, clear_lock, held_by, is_expired
-from .credit_memos import credit_memo_number_generate
+from ...locks import mask
+from ...models import AuditEvent, CreditMemo, GiftCard, LedgerEntry, LockFields, Origin, ShortfallEntry
+from ..common import LOCK_FIELDS, Actor, clear_lock, held_by, is_expired
+from ..credit_memos import credit_memo_number_generate
+from .bulk import bulk_insert, bulk_set
 
 GIFT_CARD, CREDIT_MEMO = "gift_card", "credit_memo"
 LABEL = {GIFT_CARD: "gift card", CREDIT_MEMO: "credit memo"}
 LOCK_ENDS = [AuditEvent.Action.LOCK_EXPIRED, AuditEvent.Action.LOCK_RELEASED]
+MEMO_COLUMNS = ["balance", "applied_amount", "status"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class _Batch:
         self.taken = self._taken_numbers()
         self.moved_now: set[tuple[str, int]] = set()
         self.registers: dict[int, Register] = {c.register.pk: c.register for c in conclusions}
-        self.entries: list[LedgerEntry] = []
+        self.entries: list[tuple[str, LockFields, dict]] = []
         self.shortfalls: list[ShortfallEntry] = []
         self.new_memos: list[CreditMemo] = []
         self.dirty: dict[str, dict[int, LockFields]] = {GIFT_CARD: {}, CREDIT_MEMO: {}}
@@ -336,19 +339,22 @@ class _Batch:
         return _issue("offline_overspend", obj, detail, amount=short)
 
     def _entry(self, obj, operation: str, amount: Decimal, actor: Actor, conclusion, note: str = "") -> None:
+        """A ledger row; the account is kept as the object, as a remainder memo has no id yet."""
         kind = CREDIT_MEMO if isinstance(obj, CreditMemo) else GIFT_CARD
         self.moved_now.add((kind, obj.pk))
-        self.entries.append(
-            LedgerEntry(
-                **{kind: obj},
-                operation=operation,
-                amount=amount,
-                balance_after=obj.balance,
-                currency=obj.currency,
-                note=note,
-                **actor.entry_fields(conclusion.transaction_id),
-            )
-        )
+        fields = {
+            "operation": operation,
+            "amount": amount,
+            "balance_after": obj.balance,
+            "currency": obj.currency,
+            "channel_id": actor.channel.pk,
+            "register_id": actor.register.pk,
+            "staff_id": actor.staff_id[:32],
+            "transaction_id": conclusion.transaction_id,
+            "origin": actor.origin,
+            "note": note,
+        }
+        self.entries.append((kind, obj, fields))
 
     def _register(self, pk: int) -> Register:
         if pk not in self.registers:
@@ -357,13 +363,22 @@ class _Batch:
 
     def _write(self) -> None:
         CreditMemo.objects.bulk_create(self.new_memos)
-        LedgerEntry.objects.bulk_create(self.entries)
         ShortfallEntry.objects.bulk_create(self.shortfalls)
-        if self.dirty[GIFT_CARD]:
-            GiftCard.objects.bulk_update(self.dirty[GIFT_CARD].values(), ["balance", *LOCK_FIELDS])
-        if self.dirty[CREDIT_MEMO]:
-            fields = ["balance", "applied_amount", "status", *LOCK_FIELDS, "lock_remainder_number"]
-            CreditMemo.objects.bulk_update(self.dirty[CREDIT_MEMO].values(), fields)
+        now = timezone.now()
+        entries = [
+            {"gift_card_id": None, "credit_memo_id": None, f"{kind}_id": obj.pk, **fields, "created_at": now}
+            for kind, obj, fields in self.entries
+        ]
+        bulk_insert(LedgerEntry, entries)
+        for kind, model, columns in ((GIFT_CARD, GiftCard, ["balance"]), (CREDIT_MEMO, CreditMemo, MEMO_COLUMNS)):
+            dirty = list(self.dirty[kind].values())
+            bulk_set(model, columns, dirty)
+            unlocked = [obj.pk for obj in dirty if not obj.is_locked]
+            model.objects.filter(pk__in=unlocked).exclude(lock_register=None).update(
+                **{field: None for field in LOCK_FIELDS if field != "lock_transaction_id"},
+                lock_transaction_id="",
+                **({"lock_remainder_number": ""} if model is CreditMemo else {}),
+            )
 
 
 def _locked(model, numbers: set[str]) -> dict[str, LockFields]:
