@@ -220,3 +220,41 @@ def test_applying_a_chunk_costs_the_same_queries_for_5_or_50(register):
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert GiftCard.objects.filter(balance=Decimal("9.00")).count() == 55
+
+
+def test_timeline_answers_like_channel_parameters(channel):
+    from pos_api.channel_db.selectors import channel_parameters, parameters_timeline
+
+    moments = [timezone.now() - timedelta(days=1)]
+    for switch in (True, False, True):
+        parameters_update(legal_entity=channel.legal_entity, changes={"gift_card.allow_offline_conclusion": switch})
+        job_run(job="1110", trigger="cli")
+        moments.append(timezone.now())
+    timeline = parameters_timeline(channel_ids=[channel.pk])
+
+    answers = [timeline.at(channel_id=channel.pk, when=moment) for moment in moments]
+
+    assert answers == [channel_parameters(channel=channel, at=moment) for moment in moments]
+    assert [answer.version for answer in answers] == [0, 2, 3, 4]
+
+
+def test_uploads_staged_as_a_run_ends_get_a_follow_up_run(register, monkeypatch):
+    from commerce_hq.distribution.services import runs
+
+    allow_offline(register)
+    real = runs.offline_transactions_apply
+
+    def apply_then_late_upload(**kwargs):
+        result = real(**kwargs)
+        if not staged_ids():
+            stage(register, "LATE", [redeem("6012000000000001", "1.00")])
+        return result
+
+    def staged_ids():
+        return list(OfflineTransaction.objects.values_list("transaction_id", flat=True))
+
+    monkeypatch.setattr(runs, "offline_transactions_apply", apply_then_late_upload)
+    job_run(job="P-0001", trigger="upload")
+
+    assert staged(register, "LATE").status == "exception"
+    assert list(JobRun.objects.order_by("id").values_list("transactions_applied", flat=True)) == [0, 1]

@@ -28,7 +28,6 @@ primary-key order, and the writes are bulk statements, all inside the caller's t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -42,56 +41,22 @@ from ...models import AuditEvent, CreditMemo, GiftCard, LedgerEntry, LockFields,
 from ..common import LOCK_FIELDS, Actor, clear_lock, held_by, is_expired
 from ..credit_memos import credit_memo_number_generate
 from .bulk import bulk_insert, bulk_set
+from .types import CREDIT_MEMO, GIFT_CARD, Issue, OfflineConclusion, OfflineOperation, OfflinePolicy
 
-GIFT_CARD, CREDIT_MEMO = "gift_card", "credit_memo"
 LABEL = {GIFT_CARD: "gift card", CREDIT_MEMO: "credit memo"}
 LOCK_ENDS = [AuditEvent.Action.LOCK_EXPIRED, AuditEvent.Action.LOCK_RELEASED]
 MEMO_COLUMNS = ["balance", "applied_amount", "status"]
 
-
-@dataclass(frozen=True)
-class OfflineOperation:
-    type: str
-    number: str
-    amount: Decimal | None = None
-    currency: str = ""
-    remainder_number: str = ""
-
-    @property
-    def kind(self) -> str:
-        return self.type.split(".", 1)[0]
-
-    @property
-    def is_redeem(self) -> bool:
-        return self.type.endswith(".redeem")
-
-
-@dataclass(frozen=True)
-class OfflinePolicy:
-    """What the parameter version in effect at the channel allowed, per kind (gift_card, credit_memo)."""
-
-    version: int
-    allowed: dict[str, bool]
-    limit: dict[str, Decimal | None]
-
-
-@dataclass(frozen=True)
-class OfflineConclusion:
-    key: int
-    register: Register
-    transaction_id: str
-    staff_id: str
-    operations: tuple[OfflineOperation, ...]
-    policy: OfflinePolicy
-
-
-@dataclass(frozen=True)
-class Issue:
-    code: str
-    detail: str
-    gift_card_id: int | None = None
-    credit_memo_id: int | None = None
-    amount: Decimal | None = None
+__all__ = [
+    "CREDIT_MEMO",
+    "GIFT_CARD",
+    "Issue",
+    "OfflineConclusion",
+    "OfflineOperation",
+    "OfflinePolicy",
+    "bulk_insert",
+    "offline_conclusions_apply",
+]
 
 
 @transaction.atomic
