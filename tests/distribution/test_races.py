@@ -82,3 +82,28 @@ def test_offline_apply_and_online_redeems_on_the_same_cards_never_lose_money(reg
         assert card.balance + offline + online == Decimal("50.00")
         assert offline + short == Decimal("30.00") and online in (0, Decimal("30.00"))
     assert run_reconcile().ok
+
+
+def test_two_appliers_at_once_never_take_the_same_upload(register):
+    # given: uploads on many cards, and two appliers started together without the job lock
+    allow_offline(register)
+    cards = [issue_card(register, "10.00") for _ in range(CARDS)]
+    for n, card in enumerate(cards):
+        services.gift_card_lock(number=card.number, register=register, transaction_id=f"T{n}")
+        stage(register, f"T{n}", [redeem(card.number, "1.00")])
+    barrier = threading.Barrier(2)
+
+    def applier(_) -> int:
+        barrier.wait()
+        applied = offline_transactions_apply(chunk_size=3).applied
+        connections.close_all()
+        return applied
+
+    # when
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(applier, range(2)))
+    # then: skip_locked split the work; each upload debited once
+    assert sum(counts) == CARDS
+    assert LedgerEntry.objects.filter(origin="offline").count() == CARDS
+    assert not GiftCard.objects.exclude(balance=Decimal("9.00")).filter(pk__in=[c.pk for c in cards]).exists()
+    assert run_reconcile().ok
