@@ -16,6 +16,7 @@ from .problems import PROBLEM_CONTENT_TYPE
 STATUS = {
     "invalid_request": 400,
     "invalid_amount": 400,
+    "invalid_upload": 400,
     "invalid_activation_code": 400,
     "parse_error": 400,
     "not_authenticated": 401,

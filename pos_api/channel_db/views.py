@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -13,17 +13,13 @@ from commerce_hq.distribution.services import job_queue
 
 from ..fields import rfc3339
 from ..idempotency import idempotent
-from ..problems import PROBLEM_CONTENT_TYPE
-from ..schema import IDEMPOTENCY_KEY, ProblemSerializer, problems
+from ..schema import IDEMPOTENCY_KEY, problems
 from ..views.base import PosAPIView
 from .selectors import offline_transaction_get
 from .serializers import OfflineTransactionStatusSerializer, UploadResultSerializer, UploadSerializer
 from .services import offline_transactions_stage
 
 TAG = ["offline transactions"]
-UPLOAD_400 = OpenApiResponse(
-    ProblemSerializer, description="invalid_upload (errors carry the transaction index), parse_error"
-)
 
 
 class OfflineTransactionUploadView(PosAPIView):
@@ -39,7 +35,7 @@ class OfflineTransactionUploadView(PosAPIView):
         tags=TAG,
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={202: OutputSerializer, **problems(), (400, PROBLEM_CONTENT_TYPE): UPLOAD_400},
+        responses={202: OutputSerializer, **problems("invalid_upload")},
     )
     @idempotent
     def post(self, request):
