@@ -147,6 +147,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Days an Idempotency-Key response is kept for replay (purged daily by a scheduled task).
+IDEMPOTENCY_KEY_DAYS = env.int("IDEMPOTENCY_KEY_DAYS", default=30)
+
 # Minutes an activation code stays valid.
 ACTIVATION_CODE_TTL_MINUTES = env.int("ACTIVATION_CODE_TTL_MINUTES", default=60 * 24)
 

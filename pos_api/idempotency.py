@@ -15,8 +15,10 @@ import functools
 import hashlib
 import json
 import re
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -88,3 +90,11 @@ def _run(post, view, request, *args, **kwargs) -> Response:
         return post(view, request, *args, **kwargs)
     except Exception as exc:  # handle_exception re-raises what it cannot answer
         return view.handle_exception(exc)
+
+
+def idempotency_keys_purge(*, older_than_days: int) -> int:
+    """Forget keys older than ``older_than_days`` (far beyond any register's retry window);
+    returns how many were deleted."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

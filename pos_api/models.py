@@ -21,6 +21,7 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "key"], name="idempotency_key_unique_per_device")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_at")]
 
     def __str__(self) -> str:
         return f"Idempotency key {self.key[:16]} (device {self.device_id})"

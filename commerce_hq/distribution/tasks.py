@@ -1,9 +1,11 @@
 """Celery tasks: take ids, are idempotent, call one service. Sent with ``delay_on_commit``."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from commerce_hq.stored_value.services import locks_expire
+from pos_api.idempotency import idempotency_keys_purge
 
 from .services import job_run
 
@@ -28,3 +30,8 @@ def run_job(job: str, trigger: str) -> int | None:
 @shared_task(**RETRY)
 def expire_locks() -> int:
     return locks_expire()
+
+
+@shared_task(**RETRY)
+def purge_idempotency_keys() -> int:
+    return idempotency_keys_purge(older_than_days=settings.IDEMPOTENCY_KEY_DAYS)

@@ -99,3 +99,21 @@ def test_concurrent_twins_with_one_key_execute_once(register):
     assert len({r.json()["number"] for r in responses}) == 1
     assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == TWINS - 1
     assert GiftCard.objects.count() == 1 and LedgerEntry.objects.count() == 1
+
+
+def test_old_idempotency_keys_are_purged_by_the_scheduled_task(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce_hq.channels.models import Device
+    from commerce_hq.distribution.tasks import purge_idempotency_keys
+    from pos_api.models import IdempotencyKey
+    from tests.factories import RegisterFactory
+
+    device = Device.objects.create(register=RegisterFactory(), token_hash="h" * 64, token_prefix="h")
+    old = IdempotencyKey.objects.create(device=device, key="old", fingerprint="f")
+    IdempotencyKey.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    IdempotencyKey.objects.create(device=device, key="new", fingerprint="f")
+    assert purge_idempotency_keys() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]

@@ -13,6 +13,7 @@ from ..models import Job, JobRun
 
 RUN_JOB_TASK = "commerce_hq.distribution.tasks.run_job"
 EXPIRE_LOCKS_TASK = "commerce_hq.distribution.tasks.expire_locks"
+PURGE_KEYS_TASK = "commerce_hq.distribution.tasks.purge_idempotency_keys"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ SCHEDULES = [
     Schedule(Job.UPLOAD_TRANSACTIONS.label, RUN_JOB_TASK, 2, (Job.UPLOAD_TRANSACTIONS, JobRun.Trigger.SCHEDULE)),
     Schedule(Job.ALL_JOBS.label, RUN_JOB_TASK, 60, (Job.ALL_JOBS, JobRun.Trigger.SCHEDULE)),
     Schedule("Lock expiry sweep", EXPIRE_LOCKS_TASK, 1),
+    Schedule("Idempotency key purge", PURGE_KEYS_TASK, 24 * 60),
 ]
 
 
