@@ -34,9 +34,15 @@ def _ledger_sum(account: str):
     return Coalesce(Subquery(total, output_field=DecimalField(max_digits=19, decimal_places=6)), zero)
 
 
-def balance_mismatches(model, account: str) -> QuerySet:
-    """Rows whose cached balance differs from the sum of their ledger entries."""
-    return model.objects.annotate(ledger=_ledger_sum(account)).exclude(balance=F("ledger"))
+def balance_mismatches(model, account: str) -> list:
+    """Rows whose cached balance differs from the sum of their ledger entries. The database
+    picks the candidates; each is confirmed in Decimal (SQLite sums decimals as floats)."""
+    candidates = model.objects.annotate(ledger=_ledger_sum(account)).exclude(balance=F("ledger"))
+    return [row for row in candidates if _as_money(row.ledger) != _as_money(row.balance)]
+
+
+def _as_money(value) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.000001"))
 
 
 def lock_problems(model) -> QuerySet:

@@ -21,3 +21,18 @@ def test_lock_redeem_and_memo_remainder_reconcile(register):
     )
     assert memo.status == "applied" and remainder.number == reserved and remainder.amount == Decimal("20")
     assert reconcile_stored_value(ReconcileReport()).ok
+
+
+def test_reconcile_is_exact_for_sums_that_floats_cannot_hold(register):
+    # given amounts whose float sum is not exact (0.1 + 0.2 style)
+    card = issue_card(register, "500.00")
+    for index, amount in enumerate(["2.76", "11.66", "17.36"]):
+        services.gift_card_redeem(
+            number=card.number,
+            actor=Actor.pos(register),
+            transaction_id=f"T{index}",
+            amount=Decimal(amount),
+            currency="USD",
+        )
+    # then reconcile finds the books exact
+    assert reconcile_stored_value(ReconcileReport()).ok
