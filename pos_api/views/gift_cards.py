@@ -40,8 +40,12 @@ class GiftCardView(PosAPIView):
         return path_number(self.kwargs["number"], CardNotFound, "gift card")
 
     def card_entry(self, card, entry) -> dict:
-        body = {"card": card, "entry_id": entry.pk, "amount": amount_text(abs(entry.amount), card.currency)}
-        return self.output(CardEntryOutput, body)
+        """The ``CardEntryOutput`` body, written directly (no nested serializer built per call)."""
+        return {
+            "card": self.output(GiftCardSerializer, card),
+            "entry_id": entry.pk,
+            "amount": amount_text(abs(entry.amount), card.currency),
+        }
 
 
 def _schema(operation_id: str, request, response, *codes: str):

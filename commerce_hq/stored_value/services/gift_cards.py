@@ -23,6 +23,7 @@ from ..errors import (
 )
 from ..locks import gift_card_for_update, mask, normalize_number
 from ..models import AuditEvent, GiftCard, LedgerEntry
+from . import fast_paths
 from .common import (
     Actor,
     check_amount,
@@ -117,10 +118,15 @@ def gift_card_issue(
     return card, _book(card, LedgerEntry.Operation.ISSUE, amount, actor, transaction_id)
 
 
-@transaction.atomic
 def gift_card_lock(*, number: str, register: Register, transaction_id: str) -> GiftCard:
     """Lock the card for (register, transaction). Idempotent for the owner."""
     check_transaction_id(transaction_id)
+    card = fast_paths.gift_card_lock_free(number=number, register=register, transaction_id=transaction_id)
+    return card or _lock(number, register, transaction_id)
+
+
+@transaction.atomic
+def _lock(number: str, register: Register, transaction_id: str) -> GiftCard:
     card = gift_card_for_update(number, register)
     if refuse_if_locked_by_other(card, register, transaction_id, CardLocked, "The gift card"):
         return card
@@ -147,13 +153,20 @@ def _previous_debit(card: GiftCard, register: Register, transaction_id: str, ope
     ).first()
 
 
-@transaction.atomic
 def gift_card_redeem(
     *, number: str, actor: Actor, transaction_id: str, amount: Decimal, currency: str
 ) -> tuple[GiftCard, LedgerEntry]:
     """Debit ``amount`` and unlock. On an unlocked card: lock, debit and unlock in one step.
     A replay by the same register+transaction returns the first entry and changes nothing."""
     check_transaction_id(transaction_id)
+    move = {"number": number, "actor": actor, "transaction_id": transaction_id, "amount": amount, "currency": currency}
+    return fast_paths.gift_card_redeem_held(**move) or _redeem(**move)
+
+
+@transaction.atomic
+def _redeem(
+    *, number: str, actor: Actor, transaction_id: str, amount: Decimal, currency: str
+) -> tuple[GiftCard, LedgerEntry]:
     card = gift_card_for_update(number, actor.register)
     amount = check_amount(amount, currency)
     check_currency(card.currency, currency)
