@@ -1,17 +1,19 @@
 """Lock → redeem through the POS API under gunicorn, against the same work done with raw SQL.
 
-    python -m bench.api_redeem [--seconds 15] [--clients 16] [--workers 4] [--threads 4]
+    python -m bench.api_redeem [--seconds 15] [--clients 16] [--workers CPUs] [--threads 4]
 
 Needs PostgreSQL (``BENCH_DATABASE_URL``, default a ``chq_bench_api`` database on 127.0.0.1,
 dropped and re-created each run). Starts gunicorn on a free loopback port, makes 2000 cards and
 one device per client, then runs for ``--seconds`` each:
 
 * API: ``--clients`` keep-alive HTTP clients (one thread each), each cycling lock → redeem on
-  its own cards;
+  its own cards, after a one-second warm-up (connections opened, code paths loaded);
 * raw: as many psycopg threads doing the same row lock + debit + ledger insert in one
   transaction.
 
-Prints ops/s and latency percentiles for both and the ratio. Figures only, no asserts.
+Prints ops/s and latency percentiles for both, the ratio, and where the API phase's CPU went
+(gunicorn, the PostgreSQL backends, the client threads, per request; read from ``/proc`` on
+Linux). Figures only, no asserts.
 """
 
 from __future__ import annotations
@@ -182,6 +184,72 @@ def raw_client(url: str, cards: list[str], index: int, stop: float, tally: Tally
     tally.add(samples, 0)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (Linux ``/proc``; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (Linux ``/proc/stat``)."""
+    try:
+        ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - ticks[3] - ticks[4]) / hz, sum(ticks) / hz
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [server.pid, *map(int, children)]
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database (gunicorn's connections)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in rows]
+
+
+@dataclass
+class CpuWindow:
+    """CPU used by gunicorn, the database backends and this process between ``start`` and ``stop``."""
+
+    groups: dict[str, list[int]]
+    used: dict[str, float] = field(default_factory=dict)
+    machine: tuple[float, float] = (0.0, 0.0)
+
+    def _sample(self) -> dict[str, float]:
+        return {name: cpu_seconds(pids) for name, pids in self.groups.items()} | {"clients": time.process_time()}
+
+    def start(self) -> None:
+        self.used, self.machine = self._sample(), machine_busy()
+
+    def stop(self) -> None:
+        self.used = {name: value - self.used[name] for name, value in self._sample().items()}
+        busy, total = machine_busy()
+        self.machine = (busy - self.machine[0], total - self.machine[1])
+
+    def line(self, requests: int) -> str:
+        per_request = ", ".join(
+            f"{name} {seconds / max(requests, 1) * 1000:.2f} ms" for name, seconds in self.used.items()
+        )
+        busy, total = self.machine
+        return f"API CPU per request: {per_request}; machine busy {busy / max(total, 1e-9):.0%}"
+
+
 def run_threads(target, count: int, args_for) -> None:
     threads = [threading.Thread(target=target, args=args_for(i)) for i in range(count)]
     for thread in threads:
@@ -194,7 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4)
     options = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -203,9 +271,14 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(url, port, options.workers, options.threads)
     try:
+        stop = time.monotonic() + 1
+        run_threads(api_client, options.clients, lambda i: (port, tokens[i], slices[i], -1 - i, stop, Tally(), Tally()))
         requests, cycles, raw = Tally(), Tally(), Tally()
+        cpu = CpuWindow({"gunicorn": server_pids(server), "postgres": backend_pids(url)})
+        cpu.start()
         stop = time.monotonic() + options.seconds
         run_threads(api_client, options.clients, lambda i: (port, tokens[i], slices[i], i, stop, requests, cycles))
+        cpu.stop()
         stop = time.monotonic() + options.seconds
         run_threads(raw_client, options.clients, lambda i: (url, slices[i], i, stop, raw))
     finally:
@@ -217,6 +290,7 @@ def main() -> None:
     print(cycles.line("API lock+redeem cycles", options.seconds))
     print(raw.line("raw SQL redeems", options.seconds))
     print(f"ratio API cycles / raw redeems: {cycles.rate(options.seconds) / max(raw.rate(options.seconds), 1e-9):.0%}")
+    print(cpu.line(len(requests.latencies)))
 
 
 if __name__ == "__main__":

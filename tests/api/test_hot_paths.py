@@ -3,6 +3,9 @@
 import pytest
 from django.db import connection
 
+from commerce_hq.channels.models import Device
+from commerce_hq.channels.services import device_deactivate
+from pos_api.authentication import active_device
 from pos_api.views.base import plain_validated
 from pos_api.views.gift_cards import MoneyMoveInput, TransactionInput
 from tests.api.conftest import get, post, problem
@@ -104,3 +107,20 @@ def test_plain_validation_agrees_with_the_serializer_and_leaves_every_error_to_i
         assert serializer.is_valid() == valid
         # when / then: the same validated data, or None so that the serializer reports the error
         assert plain_validated(serializer_class, body) == (serializer.validated_data if valid else None)
+
+
+def test_the_authenticated_device_is_loaded_as_the_orm_loads_it(device, django_assert_num_queries):
+    # given the device as the ORM loads it, with its register and channel
+    active, token = device
+    expected = Device.objects.select_related("register__channel").get(pk=active.pk)
+    # when
+    with django_assert_num_queries(1):
+        loaded = active_device(token)
+        register, channel = loaded.register, loaded.register.channel
+    # then every field of the three rows agrees
+    for mine, theirs in ((loaded, expected), (register, expected.register), (channel, expected.register.channel)):
+        fields = type(theirs)._meta.concrete_fields
+        assert [getattr(mine, f.attname) for f in fields] == [getattr(theirs, f.attname) for f in fields]
+    assert active_device(token + "x") is None
+    device_deactivate(device=active)
+    assert active_device(token) is None
