@@ -328,3 +328,23 @@ def test_a_register_does_not_see_another_legal_entitys_cards(register):
     with pytest.raises(errors.CardNotFound):
         redeem(card, foreign, "1.00")
     assert GiftCard.objects.get(pk=card.pk).balance == Decimal("10.00")
+
+
+def test_a_transaction_that_locks_again_after_its_redeem_is_not_debited_twice(register):
+    # given a redeemed transaction whose register locks the card again under the same id
+    card = issue_card(register, "50.00")
+    _, first = redeem(card, register, "10.00")
+    services.gift_card_lock(number=card.number, register=register, transaction_id="T1")
+    # when it redeems again
+    card, again = redeem(card, register, "10.00")
+    # then the first entry is returned, the lock is ended, nothing is debited twice
+    assert again.pk == first.pk and not card.is_locked
+    assert GiftCard.objects.get(pk=card.pk).balance == Decimal("40.00") == ledger_sum(card)
+
+
+def test_a_cash_out_replayed_after_locking_again_is_not_booked_twice(register):
+    card = issue_card(register, "4.00")
+    _, first = services.gift_card_cash_out(number=card.number, actor=Actor.pos(register), transaction_id="C1")
+    services.gift_card_lock(number=card.number, register=register, transaction_id="C1")
+    _, again = services.gift_card_cash_out(number=card.number, actor=Actor.pos(register), transaction_id="C1")
+    assert again.pk == first.pk and not GiftCard.objects.get(pk=card.pk).is_locked

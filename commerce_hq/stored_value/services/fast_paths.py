@@ -50,6 +50,9 @@ WITH card AS (
        AND card.lock_register_id = %(register)s AND card.lock_transaction_id = %(transaction_id)s
        AND card.currency = %(currency)s AND card.balance >= %(amount)s AND card.status = 'active'
        AND (card.expires_at IS NULL OR card.expires_at > %(now)s)
+       AND NOT EXISTS (SELECT 1 FROM stored_value_ledgerentry AS done
+                        WHERE done.gift_card_id = card.id AND done.register_id = %(register)s
+                          AND done.transaction_id = %(transaction_id)s AND done.operation = 'redeem')
     RETURNING {CARD_COLUMNS}
 ), entry AS (
     INSERT INTO stored_value_ledgerentry (gift_card_id, operation, amount, balance_after, currency, channel_id,

@@ -171,10 +171,9 @@ def _redeem(
     amount = check_amount(amount, currency)
     check_currency(card.currency, currency)
     mine = refuse_if_locked_by_other(card, actor.register, transaction_id, CardLocked, "The gift card")
-    if not mine:
-        previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.REDEEM)
-        if previous is not None:
-            return card, _replayed(previous, -amount)
+    previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.REDEEM)
+    if previous is not None:
+        return card, _replay_debit(card, _replayed(previous, -amount), mine=mine)
     _require_active(card)
     if amount > card.balance:
         raise InsufficientBalance(
@@ -184,6 +183,15 @@ def _redeem(
     clear_lock(card)
     save_lock(card, "balance")
     return card, _book(card, LedgerEntry.Operation.REDEEM, -amount, actor, transaction_id)
+
+
+def _replay_debit(card: GiftCard, previous: LedgerEntry, *, mine: bool) -> LedgerEntry:
+    """A debit this register+transaction already booked: nothing is debited again. A lock the
+    same transaction took again since ends as the first debit ended it."""
+    if mine:
+        clear_lock(card)
+        save_lock(card)
+    return previous
 
 
 def _replayed(previous: LedgerEntry, amount: Decimal) -> LedgerEntry:
@@ -217,10 +225,9 @@ def gift_card_cash_out(*, number: str, actor: Actor, transaction_id: str) -> tup
     check_transaction_id(transaction_id)
     card = gift_card_for_update(number, actor.register)
     mine = refuse_if_locked_by_other(card, actor.register, transaction_id, CardLocked, "The gift card")
-    if not mine:
-        previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.CASH_OUT)
-        if previous is not None:
-            return card, previous
+    previous = _previous_debit(card, actor.register, transaction_id, LedgerEntry.Operation.CASH_OUT)
+    if previous is not None:
+        return card, _replay_debit(card, previous, mine=mine)
     _require_active(card)
     threshold = actor.channel.cash_out_threshold
     if card.balance == 0 or card.balance > threshold:
