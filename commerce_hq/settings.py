@@ -5,6 +5,7 @@ that runs on a bare machine: SQLite and eager Celery unless DATABASE_URL /
 REDIS_URL say otherwise.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -17,7 +18,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Without DJANGO_SECRET_KEY a throwaway key is generated per process: fine for
 # the demo and the tests, never for production (set the variable there).
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or __import__("secrets").token_urlsafe(50)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or secrets.token_urlsafe(50)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -82,9 +82,14 @@ PARAMETERS: dict[str, Parameter] = {
 
 def parameters_get(*, legal_entity: LegalEntity) -> CommerceParameters:
     """The legal entity's parameters, created at version 1 with every switch off on first use."""
-    params = CommerceParameters.objects.filter(legal_entity=legal_entity).first()
+    return parameters_get_by_entity_id(legal_entity_id=legal_entity.pk)
+
+
+def parameters_get_by_entity_id(*, legal_entity_id: int) -> CommerceParameters:
+    """As ``parameters_get``, in one query when they exist (the legal entity row is not read)."""
+    params = CommerceParameters.objects.filter(legal_entity_id=legal_entity_id).first()
     if params is None:
-        params = _parameters_create(legal_entity=legal_entity)
+        params = _parameters_create(legal_entity=LegalEntity.objects.get(pk=legal_entity_id))
     return params
 
 

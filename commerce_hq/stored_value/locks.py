@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from commerce_hq.channels.models import Register
@@ -29,12 +30,10 @@ def _for_update(model, number: str, register: Register | None, missing: type[Sto
     rows = model.objects.select_for_update().filter(number=number)
     if register is not None:
         rows = rows.filter(legal_entity_id=register.channel.legal_entity_id)
-    try:
-        if not NUMBER.fullmatch(number):
-            raise model.DoesNotExist
-        return rows.get()
-    except model.DoesNotExist:
-        raise missing(f"No {what} {mask(number)}.") from None
+    if NUMBER.fullmatch(number):
+        with contextlib.suppress(model.DoesNotExist):
+            return rows.get()
+    raise missing(f"No {what} {mask(number)}.")
 
 
 def gift_card_for_update(number: str, register: Register | None = None) -> GiftCard:

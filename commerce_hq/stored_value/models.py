@@ -105,6 +105,11 @@ class CreditMemo(LockFields):
                 name="credit_memo_single_use",
             ),
             LockFields.lock_constraint("credit_memo_one_lock_owner"),
+            models.UniqueConstraint(
+                fields=["lock_remainder_number"],
+                condition=~Q(lock_remainder_number=""),
+                name="credit_memo_remainder_number_reserved_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from commerce_hq.channels.models import Channel, Register
-from commerce_hq.parameters.services import parameters_get
+from commerce_hq.parameters.services import parameters_get_by_entity_id
 
 from ..errors import AlreadyRedeemed, AmountExceedsMemo, LockNotHeld, MemoLocked, MemoNotOpen
 from ..locks import credit_memo_for_update, mask
@@ -32,11 +33,7 @@ def credit_memo_number_generate() -> str:
     """``CM-`` and 13 random digits, unused by any memo and not reserved by a lock."""
     while True:
         number = "CM-" + random_digits(13)
-        taken = (
-            CreditMemo.objects.filter(number=number).exists()
-            or CreditMemo.objects.filter(lock_remainder_number=number).exists()
-        )
-        if not taken:
+        if not CreditMemo.objects.filter(Q(number=number) | Q(lock_remainder_number=number)).exists():
             return number
 
 
@@ -95,7 +92,7 @@ def credit_memo_lock(*, number: str, register: Register, transaction_id: str) ->
     if refuse_if_locked_by_other(memo, register, transaction_id, MemoLocked, "The credit memo"):
         return memo
     _require_open(memo)
-    timeout = parameters_get(legal_entity=memo.legal_entity).credit_memo_lock_timeout_minutes
+    timeout = parameters_get_by_entity_id(legal_entity_id=memo.legal_entity_id).credit_memo_lock_timeout_minutes
     set_lock(memo, register, transaction_id, timeout)
     memo.lock_remainder_number = credit_memo_number_generate()
     save_lock(memo)

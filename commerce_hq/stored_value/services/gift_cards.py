@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from commerce_hq.channels.models import Channel, Register
 from commerce_hq.parameters.models import CommerceParameters
-from commerce_hq.parameters.services import parameters_get
+from commerce_hq.parameters.services import parameters_get_by_entity_id
 
 from ..errors import (
     AlreadyRedeemed,
@@ -51,9 +51,7 @@ def gift_card_number_generate() -> str:
 
 
 def _params(card_or_channel) -> CommerceParameters:
-    """One query by the legal entity's id (the card's entity row is not needed); created on first use."""
-    found = CommerceParameters.objects.filter(legal_entity_id=card_or_channel.legal_entity_id).first()
-    return found or parameters_get(legal_entity=card_or_channel.legal_entity)
+    return parameters_get_by_entity_id(legal_entity_id=card_or_channel.legal_entity_id)
 
 
 def _require_active(card: GiftCard) -> None:
