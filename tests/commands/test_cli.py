@@ -71,3 +71,16 @@ def test_reconcile_exits_non_zero_on_a_mismatch():
     GiftCard.objects.filter(number="6012000000000001").update(balance=1)
     with pytest.raises(CommandError, match="1 mismatch"):
         run("reconcile")
+
+
+def test_adjust_balance_books_an_adjustment_entry_and_refuses_bad_input():
+    run("seed_demo")
+    out = run("adjust_balance", "6012000000000001", "-2.50", "--reason", "till count")
+    assert "balance 97.50" in out
+    entry = GiftCard.objects.get(number="6012000000000001").entries.last()
+    assert (entry.operation, entry.note) == ("adjustment", "till count")
+    with pytest.raises(CommandError, match="not an amount"):
+        run("adjust_balance", "6012000000000001", "abc", "--reason", "x")
+    with pytest.raises(CommandError, match="below zero"):
+        run("adjust_balance", "6012000000000001", "-1000", "--reason", "x")
+    assert run("reconcile").rstrip().endswith("no mismatches.")

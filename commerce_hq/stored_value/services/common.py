@@ -142,15 +142,12 @@ def audit_lock_end(obj: LockFields, action: str, *, user=None, reason: str = "")
     )
 
 
-def refuse_if_lock_changed(obj: LockFields, expected_owner: tuple[int | None, str] | None) -> None:
-    """For a release confirmed on a page: refuse when the lock is no longer the one the admin saw."""
+def release_lock(obj: LockFields, *, user, reason: str, expected_owner: tuple[int | None, str] | None) -> None:
+    """The admin release shared by cards and memos: the former owner and the reason are audited.
+    ``expected_owner`` (register id, transaction id) is the lock the admin saw on the page: when the
+    lock changed since, nothing is released."""
     if expected_owner is not None and (obj.lock_register_id, obj.lock_transaction_id) != expected_owner:
         raise LockNotHeld("The lock changed since you looked; nothing was released.")
-
-
-def release_lock(obj: LockFields, *, user, reason: str, expected_owner: tuple[int | None, str] | None) -> None:
-    """The admin release shared by cards and memos: the former owner and the reason are audited."""
-    refuse_if_lock_changed(obj, expected_owner)
     if obj.is_locked:
         audit_lock_end(obj, AuditEvent.Action.LOCK_RELEASED, user=user, reason=reason)
         clear_lock(obj)
