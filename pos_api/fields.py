@@ -14,7 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce_hq import money
-from commerce_hq.stored_value.locks import NUMBER
+from commerce_hq.stored_value.errors import InvalidRequest
+from commerce_hq.stored_value.locks import normalize_number
 
 INVALID_AMOUNT = "invalid_amount"
 DECIMAL_STRING = {"type": "string", "format": "decimal", "pattern": r"^\d+(\.\d+)?$", "example": "12.50"}
@@ -82,10 +83,10 @@ class NumberField(StrictCharField):
     default_error_messages = {"invalid": "8 to 32 characters of A-Z, 0-9 and '-'."}
 
     def to_internal_value(self, data):
-        number = super().to_internal_value(data).strip().upper()
-        if not NUMBER.match(number):
+        try:
+            return normalize_number(super().to_internal_value(data))
+        except InvalidRequest:
             self.fail("invalid")
-        return number
 
 
 class CurrencyField(StrictCharField):
@@ -137,9 +138,14 @@ class MoneyInput(serializers.Serializer):
     currency = CurrencyField()
 
     def validate(self, attrs):
-        places = money.decimals(attrs["currency"])
-        if -attrs["amount"].as_tuple().exponent > places:
-            raise serializers.ValidationError(
-                {"amount": f"{attrs['currency']} amounts have at most {places} decimals."}, code=INVALID_AMOUNT
-            )
+        check_decimals(attrs["amount"], attrs["currency"], code=INVALID_AMOUNT)
         return attrs
+
+
+def check_decimals(amount: Decimal, currency: str, *, code: str | None = None) -> None:
+    """Refuse a valid positive ``amount`` with more decimals than ``currency`` has, as an
+    ``amount`` error with ``code`` (DRF's ``invalid`` when None)."""
+    try:
+        money.parse_amount(amount, currency)
+    except money.MoneyError as exc:
+        raise serializers.ValidationError({"amount": str(exc)}, code=code) from None

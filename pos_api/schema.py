@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
 from .fields import TIMESTAMP
@@ -99,3 +99,16 @@ def problems(*codes: str, post: bool = True, device: bool = True) -> dict:
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=", ".join(found))
         for status, found in sorted(by_status.items())
     }
+
+
+def money_operation(operation_id: str, tags: list[str], request, response: tuple, *codes: str):
+    """``extend_schema`` for an idempotent POST on a card or memo: ``response`` is
+    ``(status, serializer)``, ``codes`` the domain errors it can answer."""
+    status, serializer = response
+    return extend_schema(
+        operation_id=operation_id,
+        tags=tags,
+        request=request,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={status: serializer, **problems(*codes)},
+    )

@@ -9,8 +9,6 @@ from datetime import datetime
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from commerce_hq import money
-
 from ..fields import (
     TIMESTAMP,
     AmountField,
@@ -19,6 +17,7 @@ from ..fields import (
     StaffIdField,
     StrictCharField,
     TransactionIdField,
+    check_decimals,
 )
 
 MAX_TRANSACTIONS = 1000
@@ -63,11 +62,7 @@ class OperationSerializer(serializers.Serializer):
             missing = {name: "Required for a redeem." for name in ("amount", "currency") if name not in attrs}
             if missing:
                 raise serializers.ValidationError(missing)
-            places = money.decimals(attrs["currency"])
-            if -attrs["amount"].as_tuple().exponent > places:
-                raise serializers.ValidationError(
-                    {"amount": f"{attrs['currency']} amounts have at most {places} decimals."}
-                )
+            check_decimals(attrs["amount"], attrs["currency"])
         if "remainder_number" in attrs and attrs["type"] != "credit_memo.redeem":
             raise serializers.ValidationError({"remainder_number": "Only on credit_memo.redeem."})
         return attrs

@@ -9,9 +9,12 @@ from rest_framework import exceptions, parsers, renderers, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce_hq.stored_value.locks import NUMBER
+from commerce_hq.errors import DomainError
+from commerce_hq.stored_value.errors import InvalidRequest
+from commerce_hq.stored_value.locks import normalize_number
 from commerce_hq.stored_value.services import Actor
 
 from ..authentication import DeviceTokenAuthentication, IsDevice
@@ -72,6 +75,26 @@ class PosAPIView(APIView):
         return serializer_class(instance, context={"register": self.register}).data
 
 
+class NumberView(PosAPIView):
+    """An operation on the gift card or credit memo numbered in the path."""
+
+    not_found: type[DomainError]
+    what: str
+
+    def number(self) -> str:
+        """The path's number, upper-cased; a malformed one is simply not found."""
+        try:
+            return normalize_number(self.kwargs["number"])
+        except InvalidRequest:
+            raise self.not_found(f"No {self.what} with that number.") from None
+
+    def lock_change(self, service) -> Response:
+        """Run a lock or unlock ``service`` on the path's number for the body's transaction."""
+        data = self.validated(self.InputSerializer)
+        locked = service(number=self.number(), register=self.register, transaction_id=data["transaction_id"])
+        return Response(self.output(self.OutputSerializer, locked))
+
+
 class PublicView(PosAPIView):
     """No device token needed."""
 
@@ -118,14 +141,6 @@ def require_json_body(request) -> None:
         raise exceptions.UnsupportedMediaType(media_type or "(no Content-Type)")
     if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
         raise exceptions.ParseError("The body must be a JSON object.")
-
-
-def path_number(raw: str, not_found: type[Exception], what: str) -> str:
-    """A number from the URL, upper-cased; a malformed one is simply not found."""
-    number = raw.strip().upper()
-    if not NUMBER.fullmatch(number):
-        raise not_found(f"No {what} with that number.")
-    return number
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

@@ -11,36 +11,28 @@ from commerce_hq.stored_value.errors import MemoNotFound
 
 from ..fields import DECIMAL_STRING, amount_text
 from ..idempotency import idempotent
-from ..schema import IDEMPOTENCY_KEY, problems
+from ..schema import money_operation, problems
 from ..selectors import credit_memo_get
 from ..serializers import CreditMemoSerializer
 from ..throttling import BalanceLookupThrottle
-from .base import PosAPIView, path_number
+from .base import NumberView
 from .gift_cards import MoneyMoveInput, TransactionInput
 
 TAG = ["credit memos"]
 
 
-class CreditMemoView(PosAPIView):
-    def number(self) -> str:
-        return path_number(self.kwargs["number"], MemoNotFound, "credit memo")
-
-
-def _schema(operation_id: str, request, response, *codes: str):
-    return extend_schema(
-        operation_id=operation_id,
-        tags=TAG,
-        request=request,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={response[0]: response[1], **problems(*codes)},
-    )
+class CreditMemoView(NumberView):
+    not_found = MemoNotFound
+    what = "credit memo"
 
 
 class CreditMemoIssueView(CreditMemoView):
     InputSerializer = MoneyMoveInput
     OutputSerializer = CreditMemoSerializer
 
-    @_schema("credit_memo_issue", InputSerializer, (201, OutputSerializer), "invalid_amount", "currency_mismatch")
+    @money_operation(
+        "credit_memo_issue", TAG, InputSerializer, (201, OutputSerializer), "invalid_amount", "currency_mismatch"
+    )
     @idempotent
     def post(self, request):
         data = self.validated(self.InputSerializer)
@@ -72,30 +64,30 @@ class CreditMemoLockView(CreditMemoView):
     InputSerializer = TransactionInput
     OutputSerializer = CreditMemoSerializer
 
-    @_schema(
-        "credit_memo_lock", InputSerializer, (200, OutputSerializer), "memo_not_found", "memo_locked", "memo_not_open"
+    @money_operation(
+        "credit_memo_lock",
+        TAG,
+        InputSerializer,
+        (200, OutputSerializer),
+        "memo_not_found",
+        "memo_locked",
+        "memo_not_open",
     )
     @idempotent
     def post(self, request, number):
-        data = self.validated(self.InputSerializer)
-        memo = services.credit_memo_lock(
-            number=self.number(), register=self.register, transaction_id=data["transaction_id"]
-        )
-        return Response(self.output(self.OutputSerializer, memo))
+        return self.lock_change(services.credit_memo_lock)
 
 
 class CreditMemoUnlockView(CreditMemoView):
     InputSerializer = TransactionInput
     OutputSerializer = CreditMemoSerializer
 
-    @_schema("credit_memo_unlock", InputSerializer, (200, OutputSerializer), "memo_not_found", "lock_not_held")
+    @money_operation(
+        "credit_memo_unlock", TAG, InputSerializer, (200, OutputSerializer), "memo_not_found", "lock_not_held"
+    )
     @idempotent
     def post(self, request, number):
-        data = self.validated(self.InputSerializer)
-        memo = services.credit_memo_unlock(
-            number=self.number(), register=self.register, transaction_id=data["transaction_id"]
-        )
-        return Response(self.output(self.OutputSerializer, memo))
+        return self.lock_change(services.credit_memo_unlock)
 
 
 class CreditMemoRedeemView(CreditMemoView):
@@ -107,8 +99,9 @@ class CreditMemoRedeemView(CreditMemoView):
         applied_amount = serializers.CharField(help_text=f"Amount applied, e.g. {DECIMAL_STRING['example']}.")
         remainder = CreditMemoSerializer(allow_null=True, help_text="The new memo for what was left, if any.")
 
-    @_schema(
+    @money_operation(
         "credit_memo_redeem",
+        TAG,
         InputSerializer,
         (200, OutputSerializer),
         "invalid_amount",

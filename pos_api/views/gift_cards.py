@@ -11,11 +11,11 @@ from commerce_hq.stored_value.errors import CardNotFound
 
 from ..fields import DECIMAL_STRING, MoneyInput, NumberField, StaffIdField, TransactionIdField, amount_text
 from ..idempotency import idempotent
-from ..schema import IDEMPOTENCY_KEY, problems
+from ..schema import money_operation, problems
 from ..selectors import gift_card_get
 from ..serializers import GiftCardSerializer
 from ..throttling import BalanceLookupThrottle
-from .base import PosAPIView, path_number
+from .base import NumberView
 
 TAG = ["gift cards"]
 
@@ -35,9 +35,9 @@ class CardEntryOutput(serializers.Serializer):
     amount = serializers.CharField(help_text=f"Amount moved, e.g. {DECIMAL_STRING['example']}.")
 
 
-class GiftCardView(PosAPIView):
-    def number(self) -> str:
-        return path_number(self.kwargs["number"], CardNotFound, "gift card")
+class GiftCardView(NumberView):
+    not_found = CardNotFound
+    what = "gift card"
 
     def card_entry(self, card, entry) -> dict:
         """The ``CardEntryOutput`` body, written directly (no nested serializer built per call)."""
@@ -48,16 +48,6 @@ class GiftCardView(PosAPIView):
         }
 
 
-def _schema(operation_id: str, request, response, *codes: str):
-    return extend_schema(
-        operation_id=operation_id,
-        tags=TAG,
-        request=request,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={response[0]: response[1], **problems(*codes)},
-    )
-
-
 class GiftCardIssueView(GiftCardView):
     @extend_schema_serializer(component_name="GiftCardIssue")
     class InputSerializer(MoneyMoveInput):
@@ -65,8 +55,9 @@ class GiftCardIssueView(GiftCardView):
 
     OutputSerializer = GiftCardSerializer
 
-    @_schema(
+    @money_operation(
         "gift_card_issue",
+        TAG,
         InputSerializer,
         (201, OutputSerializer),
         "invalid_amount",
@@ -106,38 +97,39 @@ class GiftCardLockView(GiftCardView):
     InputSerializer = TransactionInput
     OutputSerializer = GiftCardSerializer
 
-    @_schema(
-        "gift_card_lock", InputSerializer, (200, OutputSerializer), "card_not_found", "card_locked", "card_inactive"
+    @money_operation(
+        "gift_card_lock",
+        TAG,
+        InputSerializer,
+        (200, OutputSerializer),
+        "card_not_found",
+        "card_locked",
+        "card_inactive",
     )
     @idempotent
     def post(self, request, number):
-        data = self.validated(self.InputSerializer)
-        card = services.gift_card_lock(
-            number=self.number(), register=self.register, transaction_id=data["transaction_id"]
-        )
-        return Response(self.output(self.OutputSerializer, card))
+        return self.lock_change(services.gift_card_lock)
 
 
 class GiftCardUnlockView(GiftCardView):
     InputSerializer = TransactionInput
     OutputSerializer = GiftCardSerializer
 
-    @_schema("gift_card_unlock", InputSerializer, (200, OutputSerializer), "card_not_found", "lock_not_held")
+    @money_operation(
+        "gift_card_unlock", TAG, InputSerializer, (200, OutputSerializer), "card_not_found", "lock_not_held"
+    )
     @idempotent
     def post(self, request, number):
-        data = self.validated(self.InputSerializer)
-        card = services.gift_card_unlock(
-            number=self.number(), register=self.register, transaction_id=data["transaction_id"]
-        )
-        return Response(self.output(self.OutputSerializer, card))
+        return self.lock_change(services.gift_card_unlock)
 
 
 class GiftCardRedeemView(GiftCardView):
     InputSerializer = MoneyMoveInput
     OutputSerializer = CardEntryOutput
 
-    @_schema(
+    @money_operation(
         "gift_card_redeem",
+        TAG,
         InputSerializer,
         (200, OutputSerializer),
         "invalid_amount",
@@ -165,8 +157,9 @@ class GiftCardAddValueView(GiftCardView):
     InputSerializer = MoneyMoveInput
     OutputSerializer = CardEntryOutput
 
-    @_schema(
+    @money_operation(
         "gift_card_add_value",
+        TAG,
         InputSerializer,
         (200, OutputSerializer),
         "invalid_amount",
@@ -193,8 +186,9 @@ class GiftCardCashOutView(GiftCardView):
     InputSerializer = TransactionInput
     OutputSerializer = CardEntryOutput
 
-    @_schema(
+    @money_operation(
         "gift_card_cash_out",
+        TAG,
         InputSerializer,
         (200, OutputSerializer),
         "card_not_found",
