@@ -92,17 +92,17 @@ class PosClient:
 
     @property
     def token(self) -> str:
-        token = self.store.get("token")
-        if not token:
-            raise NotActivated("This register is not activated: run `activate CODE --server URL` first.")
-        return token
+        return self._activated("token")
 
     @property
     def device(self) -> dict:
-        device = self.store.get("device")
-        if not device:
+        return self._activated("device")
+
+    def _activated(self, key: str) -> Any:
+        value = self.store.get(key)
+        if not value:
             raise NotActivated("This register is not activated: run `activate CODE --server URL` first.")
-        return device
+        return value
 
     def new_transaction_id(self) -> str:
         device = self.device
@@ -212,5 +212,5 @@ class PosClient:
         except PosClientError as exc:
             self.last_sync_error = exc
 
-    def poll(self, *, timeout: float = 30.0, interval: float = 0.5, on_wait=None) -> dict[str, str]:
-        return poll(self, timeout=timeout, interval=interval, on_wait=on_wait)
+    def poll(self, *, timeout: float = 30.0, interval: float = 0.5) -> dict[str, str]:
+        return poll(self, timeout=timeout, interval=interval)

@@ -18,15 +18,14 @@ class HqCommandError(PosClientError):
 class ManageCommands:
     """Runs ``command`` (default: this Python with ``manage.py`` in the current directory)."""
 
-    def __init__(self, command: str | None = None, *, cwd: str | None = None, timeout: float = 300.0) -> None:
+    def __init__(self, command: str | None = None, *, timeout: float = 300.0) -> None:
         self.argv = shlex.split(command) if command else [sys.executable, "manage.py"]
-        self.cwd = cwd
         self.timeout = timeout
 
     def run(self, *args: str) -> str:
         try:
             done = subprocess.run(
-                [*self.argv, *args], capture_output=True, text=True, cwd=self.cwd, timeout=self.timeout, check=False
+                [*self.argv, *args], capture_output=True, text=True, timeout=self.timeout, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise HqCommandError(f"`{shlex.join([*self.argv, *args])}` could not run: {exc}") from exc

@@ -168,10 +168,8 @@ class Sale:
         except ApiError:
             self._set(line, REFUSED)
             raise
-        remainder = reply.body.get("remainder") if line.kind == CREDIT_MEMO else None
-        line.remainder = remainder["number"] if remainder else None
-        line.amount = amount
-        self._set(line, REDEEMED_ONLINE)
+        record_online_redeem(line, amount, reply.body)
+        self._save(line)
 
     def _conclude_offline(self, line: Line) -> None:
         amount = offline_amount(line, self.client.cached_parameters(), self._spent_offline(line.kind))
@@ -209,6 +207,14 @@ class Sale:
 
     def _save(self, line: Line) -> None:
         self.client.store.line_save(line)
+
+
+def record_online_redeem(line: Line, amount: str, answer: dict) -> None:
+    """The line was redeemed online for ``amount``; a memo's remainder number comes from HQ's answer."""
+    remainder = answer.get("remainder") if line.kind == CREDIT_MEMO else None
+    line.remainder = remainder["number"] if remainder else None
+    line.amount = amount
+    line.state = REDEEMED_ONLINE
 
 
 def offline_amount(line: Line, parameters: dict, spent_offline: Decimal) -> Decimal | None:

@@ -111,9 +111,6 @@ class OfflineStore:
     def intent_abandon(self, intent: str) -> None:
         self._run("UPDATE outbox SET state = ? WHERE intent = ? AND state = ?", (ABANDONED, intent, PENDING))
 
-    def intent_pending(self, intent: str) -> bool:
-        return bool(self._run("SELECT 1 FROM outbox WHERE intent = ? AND state = ?", (intent, PENDING)))
-
     def pending_intents(self) -> list[dict]:
         return [dict(r) for r in self._run("SELECT * FROM outbox WHERE state = ? ORDER BY created_at", (PENDING,))]
 
@@ -181,13 +178,18 @@ class OfflineStore:
         rows = self._run(f"SELECT * FROM offline_transactions {where} ORDER BY queued_at LIMIT ?", (*args, limit))
         return [_offline_row(r) for r in rows]
 
-    def offline_uploaded(self, transaction_ids: list[str], outcome: str) -> None:
+    def offline_transaction(self, transaction_id: str) -> dict | None:
+        rows = self._run("SELECT * FROM offline_transactions WHERE transaction_id = ?", (transaction_id,))
+        return _offline_row(rows[0]) if rows else None
+
+    def offline_uploaded(self, outcomes: dict[str, str]) -> None:
+        """Mark an acknowledged batch uploaded, in one write: ``{transaction_id: outcome}``."""
         now = now_rfc3339()
         with self._transaction():
             self._db.executemany(
                 "UPDATE offline_transactions SET state = ?, outcome = ?, uploaded_at = ?, server_status = "
                 "COALESCE(server_status, 'pending') WHERE transaction_id = ?",
-                [(UPLOADED, outcome, now, transaction_id) for transaction_id in transaction_ids],
+                [(UPLOADED, outcome, now, transaction_id) for transaction_id, outcome in outcomes.items()],
             )
 
     def offline_status(self, transaction_id: str, status: str, exceptions: list) -> None:

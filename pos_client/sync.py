@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError, PosClientError, Unreachable
-from .records import CONCLUDED_OFFLINE, CREDIT_MEMO, REDEEMED_ONLINE, UNLOCK_QUEUED, Line, mask
-from .sale import offline_operations
+from .records import CONCLUDED_OFFLINE, UNLOCK_QUEUED, Line, mask
+from .sale import offline_operations, record_online_redeem
 from .store import QUEUED, UPLOADED
 
 BATCH_SIZE = 1000
@@ -98,17 +98,15 @@ def _redeem_applied(client: Any, line: Line, row: dict) -> bool:
 def _settle_online(client: Any, line: Line, row: dict) -> None:
     body = json.loads(row["body"])
     reply = client.post(row["path"], body, intent=row["intent"], money=True)
-    remainder = reply.body.get("remainder") if line.kind == CREDIT_MEMO else None
-    line.amount = body["amount"]
-    line.remainder = remainder["number"] if remainder else None
-    line.state = REDEEMED_ONLINE
+    record_online_redeem(line, body["amount"], reply.body)
     client.store.line_save(line)
-    queued = [x for x in client.store.offline_transactions(QUEUED) if x["transaction_id"] == line.transaction_id]
-    for item in queued:
-        operations = offline_operations(client.store.lines(transaction_id=line.transaction_id))
-        client.store.offline_replace(
-            line.transaction_id, {**item["body"], "operations": operations} if operations else None
-        )
+    item = client.store.offline_transaction(line.transaction_id)
+    if item is None or item["state"] != QUEUED:
+        return
+    operations = offline_operations(client.store.lines(transaction_id=line.transaction_id))
+    client.store.offline_replace(
+        line.transaction_id, {**item["body"], "operations": operations} if operations else None
+    )
 
 
 # -- upload ----------------------------------------------------------------------------------
@@ -120,18 +118,20 @@ def upload(client: Any, report: SyncReport, *, batch_size: int = BATCH_SIZE) -> 
         reply = client.post("offline-transactions", {"transactions": bodies}, intent=f"upload/{digest}", money=True)
         sent = {body["transaction_id"] for body in bodies}
         result = reply.body if isinstance(reply.body, dict) else {}
-        listed: set[str] = set()
+        outcomes: dict[str, str] = {}
         for outcome, key in (("accepted", "accepted"), ("duplicate", "duplicates"), ("conflict", "conflicts")):
             ids = [x for x in result.get(key, []) if x in sent]
-            client.store.offline_uploaded(ids, outcome)
+            outcomes.update(dict.fromkeys(ids, outcome))
             getattr(report, key).extend(ids)
-            listed.update(ids)
-        if listed != sent:
-            raise PosClientError(f"HQ acknowledged an upload without listing {len(sent - listed)} transaction(s)")
+        client.store.offline_uploaded(outcomes)
+        if outcomes.keys() != sent:
+            raise PosClientError(
+                f"HQ acknowledged an upload without listing {len(sent - outcomes.keys())} transaction(s)"
+            )
 
 
 # -- following uploads at HQ -----------------------------------------------------------------
-def poll(client: Any, *, timeout: float, interval: float, on_wait=None) -> dict[str, str]:
+def poll(client: Any, *, timeout: float, interval: float) -> dict[str, str]:
     """Ask HQ about every uploaded transaction not yet applied, until all are applied or
     excepted or ``timeout`` seconds passed; returns ``{transaction_id: status}``."""
     deadline = time.monotonic() + timeout
@@ -139,8 +139,6 @@ def poll(client: Any, *, timeout: float, interval: float, on_wait=None) -> dict[
         waiting = _poll_once(client)
         if not waiting or time.monotonic() >= deadline:
             break
-        if on_wait:
-            on_wait(waiting)
         time.sleep(interval)
     return {row["transaction_id"]: row["server_status"] for row in client.store.offline_transactions(UPLOADED)}
 

@@ -32,10 +32,6 @@ class Reply:
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
-    @property
-    def replayed(self) -> bool:
-        return self.headers.get("idempotent-replayed", "").lower() == "true"
-
 
 class HttpTransport:
     """One ``requests`` session to one server; raises ``Unreachable`` when nothing answers."""
@@ -82,10 +78,6 @@ class FaultyTransport:
         self.planned: deque[str] = deque()
         self.drops = {"request": 0, "response": 0}
         self._lock = threading.Lock()
-
-    @property
-    def is_cut(self) -> bool:
-        return self.inner.server != self.server
 
     def cut(self) -> None:
         """Network lost: from now on every call is refused at a dead address."""

@@ -52,6 +52,8 @@ def test_a_refusal_is_printed_with_its_code_and_the_lines_are_released(fake_hq, 
     code, _, err = run("sale", "--gift-card", number, "--credit-memo", "CM-00000000")
     assert code == 1 and "memo_not_found (404)" in err
     assert fake_hq.items[number]["lock"] is None
+    code, _, err = run("sale", "--gift-card", locked_elsewhere)
+    assert code == 1 and "card_locked (409)" in err and "register REG9" in err
     code, _, err = run("balance", "6012999999999999")
     assert code == 1 and "card_not_found" in err and "No gift card with that number." in err
 
@@ -76,20 +78,13 @@ def test_demo_reports_a_failed_step(fake_hq, fake_network, tmp_path):
     assert demo.run() is False and any("[FAIL]" in x for x in lines)
 
 
+def simulator_settings(fake_hq, tmp_path, **chosen) -> Settings:
+    return Settings(server=SERVER, codes=[], hq=fake_hq, run_job=True, directory=str(tmp_path), **chosen)
+
+
 def test_simulator_balances_agree_with_the_registers_logs(fake_hq, fake_network, offline_allowed, tmp_path):
     lines: list[str] = []
-    settings = Settings(
-        server=SERVER,
-        codes=[],
-        registers=3,
-        seconds=1.5,
-        drop_rate=0.3,
-        wait=5,
-        seed=7,
-        hq=fake_hq,
-        run_job=True,
-        directory=str(tmp_path),
-    )
+    settings = simulator_settings(fake_hq, tmp_path, registers=3, seconds=1.5, drop_rate=0.3, wait=5, seed=7)
     assert simulate(settings, out=lines.append) == 0, "\n".join(lines)
     assert lines[-1].startswith("OK: every balance matches") and sum("  ok" in x for x in lines) == 6
 
@@ -103,18 +98,9 @@ def test_simulator_catches_a_card_debited_behind_its_back(fake_hq, fake_network,
         next(iter(fake_hq.items.values()))["balance"] -= Decimal("1.00")
 
     fake_hq.apply_uploads = apply_and_skim
-    settings = Settings(
-        server=SERVER,
-        codes=[],
-        registers=1,
-        seconds=0.3,
-        drop_rate=0,
-        wait=2,
-        hq=fake_hq,
-        run_job=True,
-        directory=str(tmp_path),
-    )
+    settings = simulator_settings(fake_hq, tmp_path, registers=1, seconds=0.3, drop_rate=0, wait=2)
     assert simulate(settings, out=lines.append) == 1 and "MISMATCH" in lines[-1]
+    assert lines[-1].endswith("(1 mismatch(es), 0 not applied)")
 
 
 def test_the_package_needs_neither_django_nor_the_server_code():
