@@ -10,13 +10,19 @@ from commerce_hq.stored_value import services
 from commerce_hq.stored_value.models import CreditMemo, GiftCard, LedgerEntry, ShortfallEntry
 from commerce_hq.stored_value.services import Actor
 from tests.distribution.helpers import allow_offline, codes, minutes_ago, redeem, stage, staged, unlock
-from tests.factories import issue_card, issue_memo
+from tests.factories import LegalEntityFactory, RegisterFactory, issue_card, issue_memo
 
 pytestmark = pytest.mark.django_db
 
 
 def lock_card(card, register, tx):
     return services.gift_card_lock(number=card.number, register=register, transaction_id=tx)
+
+
+def redeem_online(card, register, tx, amount):
+    return services.gift_card_redeem(
+        number=card.number, actor=Actor.pos(register), transaction_id=tx, amount=Decimal(amount), currency="USD"
+    )
 
 
 def test_redeem_on_a_held_lock_debits_unlocks_and_records_who(register):
@@ -81,9 +87,7 @@ def test_released_lock_spent_elsewhere_books_the_shortfall(register, other_regis
     card = issue_card(register, "30.00")
     lock_card(card, register, "T1")
     services.gift_card_release_lock(number=card.number, user=None, reason="customer at another till")
-    services.gift_card_redeem(
-        number=card.number, actor=Actor.pos(other_register), transaction_id="O1", amount=Decimal("25"), currency="USD"
-    )
+    redeem_online(card, other_register, "O1", "25")
     stage(register, "T1", [redeem(card.number, "20.00")])
     # when
     offline_transactions_apply()
@@ -117,9 +121,7 @@ def test_expired_lock_of_a_card_that_moved_since_is_lost(register, other_registe
     lock_card(card, register, "T1")
     GiftCard.objects.filter(pk=card.pk).update(lock_expires_at=minutes_ago(1))
     services.locks_expire()
-    services.gift_card_redeem(
-        number=card.number, actor=Actor.pos(other_register), transaction_id="O1", amount=Decimal("5"), currency="USD"
-    )
+    redeem_online(card, other_register, "O1", "5")
     stage(register, "T1", [redeem(card.number, "10.00")])
 
     offline_transactions_apply()
@@ -190,6 +192,22 @@ def test_unknown_numbers_book_nothing(register):
     assert not ShortfallEntry.objects.exists()
 
 
+def test_another_legal_entitys_numbers_are_unknown_and_book_nothing(register):
+    # given: a card and a memo of another legal entity, uploaded by this register
+    allow_offline(register)
+    elsewhere = RegisterFactory(channel__legal_entity=LegalEntityFactory(code="OTHER"))
+    card, memo = issue_card(elsewhere, "100.00"), issue_memo(elsewhere, "50.00")
+    stage(register, "T1", [redeem(card.number, "5.00"), redeem(memo.number, "5.00", "credit_memo")])
+    # when
+    offline_transactions_apply()
+    # then
+    card.refresh_from_db()
+    memo.refresh_from_db()
+    assert card.balance == Decimal("100.00") and memo.balance == Decimal("50.00") and memo.status == "open"
+    assert codes(staged(register, "T1")) == ["unknown_card", "unknown_memo"]
+    assert not LedgerEntry.objects.filter(transaction_id="T1").exists()
+
+
 def test_blocked_card_is_booked_and_flagged_inactive(register):
     allow_offline(register)
     card = issue_card(register, "100.00")
@@ -230,34 +248,24 @@ def test_unlock_releases_only_this_transactions_lock(register, other_register):
     assert staged(register, "T1").status == "applied"
 
 
-def test_sale_that_went_through_online_is_not_debited_twice(register):
+@pytest.mark.parametrize(
+    ("offline_amount", "expected"),
+    [("10.00", []), ("12.00", ["already_redeemed"])],
+    ids=["same amount", "another amount flagged"],
+)
+def test_sale_that_went_through_online_is_not_debited_twice(register, offline_amount, expected):
     allow_offline(register)
     card = issue_card(register, "100.00")
     lock_card(card, register, "T1")
-    services.gift_card_redeem(
-        number=card.number, actor=Actor.pos(register), transaction_id="T1", amount=Decimal("10"), currency="USD"
-    )
-    stage(register, "T1", [redeem(card.number, "10.00")])
+    redeem_online(card, register, "T1", "10")
+    stage(register, "T1", [redeem(card.number, offline_amount)])
 
     offline_transactions_apply()
 
     card.refresh_from_db()
+    row = staged(register, "T1")
     assert card.balance == Decimal("90.00") and LedgerEntry.objects.filter(operation="redeem").count() == 1
-    assert staged(register, "T1").status == "applied"
-
-
-def test_online_debit_for_another_amount_is_flagged(register):
-    allow_offline(register)
-    card = issue_card(register, "100.00")
-    services.gift_card_redeem(
-        number=card.number, actor=Actor.pos(register), transaction_id="T1", amount=Decimal("10"), currency="USD"
-    )
-    stage(register, "T1", [redeem(card.number, "12.00")])
-
-    offline_transactions_apply()
-
-    card.refresh_from_db()
-    assert card.balance == Decimal("90.00") and codes(staged(register, "T1")) == ["already_redeemed"]
+    assert codes(row) == expected and row.status == ("exception" if expected else "applied")
 
 
 def test_memo_over_its_amount_books_the_rest_as_shortfall(register):

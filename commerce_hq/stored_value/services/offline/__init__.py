@@ -10,8 +10,8 @@ issues (the upload job turns them into sync exceptions):
   left alone. A lock that merely expired is not lost if the card did not move since.
 - The balance no longer covers it: debit what is left, book the rest to the shortfall account,
   ``offline_overspend``.
-- Unknown number: ``unknown_card`` / ``unknown_memo``; another currency than the card's:
-  ``currency_mismatch``. Nothing is booked for these.
+- Unknown number (another legal entity's too, as online): ``unknown_card`` / ``unknown_memo``;
+  another currency than the card's: ``currency_mismatch``. Nothing is booked for these.
 - A blocked, closed or expired gift card: booked anyway (up to its balance), ``card_inactive``.
   The customer left with the goods; refusing the booking would hide the loss instead of
   showing it, and the card's value really was spent at the till.
@@ -45,7 +45,8 @@ from .types import CREDIT_MEMO, GIFT_CARD, Issue, OfflineConclusion, OfflineOper
 
 LABEL = {GIFT_CARD: "gift card", CREDIT_MEMO: "credit memo"}
 LOCK_ENDS = [AuditEvent.Action.LOCK_EXPIRED, AuditEvent.Action.LOCK_RELEASED]
-MEMO_COLUMNS = ["balance", "applied_amount", "status"]
+CARD_COLUMNS = ["balance", *LOCK_FIELDS]
+MEMO_COLUMNS = ["balance", "applied_amount", "status", *LOCK_FIELDS, "lock_remainder_number"]
 
 __all__ = [
     "CREDIT_MEMO",
@@ -113,7 +114,7 @@ class _Batch:
         unheld = {GIFT_CARD: set(), CREDIT_MEMO: set()}
         for conclusion in self.conclusions:
             for op in conclusion.operations:
-                obj = self.objects[op.kind].get(op.number)
+                obj = self._find(op, conclusion)
                 if (
                     op.is_redeem
                     and obj is not None
@@ -167,12 +168,19 @@ class _Batch:
         totals = {GIFT_CARD: Decimal(0), CREDIT_MEMO: Decimal(0)}
         actor = Actor.pos(conclusion.register, staff_id=conclusion.staff_id, origin=Origin.OFFLINE)
         for op in conclusion.operations:
-            obj = self.objects[op.kind].get(op.number)
+            obj = self._find(op, conclusion)
             if not op.is_redeem:
                 self._release_own(op.kind, obj, conclusion)
             elif self._redeem(op, obj, conclusion, actor, found):
                 totals[op.kind] += op.amount
         return found + _policy_issues(conclusion.policy, totals)
+
+    def _find(self, op: OfflineOperation, conclusion: OfflineConclusion) -> LockFields | None:
+        """The card or memo ``op`` names, if it belongs to the register's legal entity."""
+        obj = self.objects[op.kind].get(op.number)
+        if obj is None or obj.legal_entity_id != conclusion.register.channel.legal_entity_id:
+            return None
+        return obj
 
     def _redeem(self, op, obj, conclusion, actor, found: list[Issue]) -> bool:
         """Book one redemption; False when it was already booked online (not an offline one)."""
@@ -335,15 +343,8 @@ class _Batch:
             for kind, obj, fields in self.entries
         ]
         bulk_insert(LedgerEntry, entries)
-        for kind, model, columns in ((GIFT_CARD, GiftCard, ["balance"]), (CREDIT_MEMO, CreditMemo, MEMO_COLUMNS)):
-            dirty = list(self.dirty[kind].values())
-            bulk_set(model, columns, dirty)
-            unlocked = [obj.pk for obj in dirty if not obj.is_locked]
-            model.objects.filter(pk__in=unlocked).exclude(lock_register=None).update(
-                **{field: None for field in LOCK_FIELDS if field != "lock_transaction_id"},
-                lock_transaction_id="",
-                **({"lock_remainder_number": ""} if model is CreditMemo else {}),
-            )
+        bulk_set(GiftCard, CARD_COLUMNS, list(self.dirty[GIFT_CARD].values()))
+        bulk_set(CreditMemo, MEMO_COLUMNS, list(self.dirty[CREDIT_MEMO].values()))
 
 
 def _locked(model, numbers: set[str]) -> dict[str, LockFields]:
