@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from commerce_hq import money
 from commerce_hq.admin_site import ReadOnlyAdmin
-from pos_api.channel_db.selectors import channel_parameters
+from pos_api.channel_db.selectors import channel_parameters, channel_versions
 
 from .models import ActivationCode, Channel, Device, LegalEntity, Register
 from .services import activation_code_create, device_deactivate
@@ -54,10 +55,12 @@ class ChannelAdmin(admin.ModelAdmin):
     fields = ("legal_entity", "code", "name", "currency", "cash_out_threshold", "distributed", "device_versions")
     readonly_fields = ("distributed", "device_versions")
 
-    @admin.display(description="Distributed parameters")
+    def get_queryset(self, request):
+        return channel_versions()
+
+    @admin.display(description="Distributed parameters", ordering="distributed_version")
     def distributed_version(self, obj: Channel) -> str:
-        version = channel_parameters(channel=obj).version
-        return f"v{version}" if version else "not yet distributed"
+        return f"v{obj.distributed_version}" if obj.distributed_version else "not yet distributed"
 
     @admin.display(description="Distributed parameters")
     def distributed(self, obj: Channel) -> str:
@@ -122,9 +125,13 @@ class RegisterAdmin(admin.ModelAdmin):
     inlines = [DeviceInline]
     actions = ["create_activation_code"]
 
-    @admin.display(description="Active devices")
+    def get_queryset(self, request):
+        active = Count("devices", filter=Q(devices__deactivated_at__isnull=True))
+        return super().get_queryset(request).annotate(active_device_count=active)
+
+    @admin.display(description="Active devices", ordering="active_device_count")
     def active_devices(self, obj: Register) -> int:
-        return obj.devices.filter(deactivated_at__isnull=True).count()
+        return obj.active_device_count
 
     @admin.action(description="Create activation code", permissions=["change"])
     def create_activation_code(self, request, queryset):

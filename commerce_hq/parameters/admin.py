@@ -17,7 +17,7 @@ from django.urls import path, reverse
 
 from commerce_hq.channels.models import LegalEntity
 from commerce_hq.errors import DomainError
-from pos_api.channel_db.selectors import channel_parameters
+from pos_api.channel_db.selectors import channel_versions
 
 from .forms import CommerceParametersForm
 from .models import CommerceParameters, ParameterVersion
@@ -66,14 +66,14 @@ def history_rows(legal_entity: LegalEntity) -> list[dict]:
 
 def distribution_rows(legal_entity: LegalEntity, current_version: int) -> list[dict]:
     rows = []
-    for channel in legal_entity.channels.order_by("code"):
-        distributed = channel_parameters(channel=channel)
+    for channel in channel_versions().filter(legal_entity=legal_entity).order_by("code"):
+        version = channel.distributed_version or 0
         rows.append(
             {
                 "channel": channel,
-                "version": distributed.version,
-                "distributed_at": distributed.distributed_at,
-                "behind": distributed.version < current_version,
+                "version": version,
+                "distributed_at": channel.distributed_at,
+                "behind": version < current_version,
             }
         )
     return rows

@@ -48,12 +48,15 @@ def _switch(name: str) -> forms.BooleanField:
     )
 
 
-def _minutes(name: str) -> forms.IntegerField:
+def _optional(name: str) -> dict[str, Any]:
+    """Label and help text of the model field, for an optional (blank = none) form field."""
     field = _model_field(name)
+    return {"label": field.verbose_name, "help_text": field.help_text, "required": False}
+
+
+def _minutes(name: str) -> forms.IntegerField:
     return forms.IntegerField(
-        label=field.verbose_name,
-        help_text=field.help_text,
-        required=False,
+        **_optional(name),
         min_value=1,
         max_value=MAX_LOCK_MINUTES,
         widget=forms.NumberInput(attrs={"placeholder": "Never"}),
@@ -61,11 +64,8 @@ def _minutes(name: str) -> forms.IntegerField:
 
 
 def _amount(name: str) -> forms.DecimalField:
-    field = _model_field(name)
     return forms.DecimalField(
-        label=field.verbose_name,
-        help_text=field.help_text,
-        required=False,
+        **_optional(name),
         max_digits=19,
         decimal_places=6,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "No limit"}),

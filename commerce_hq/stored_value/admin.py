@@ -3,13 +3,12 @@ through the stored-value services, which the actions below call."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from commerce_hq.admin_site import ReadOnlyAdmin
-from commerce_hq.errors import DomainError
 
 from . import services
 from .admin_views import (
@@ -19,6 +18,7 @@ from .admin_views import (
     money_text,
     reason_action,
     reason_object_view,
+    run_each,
     stuck_locks_view,
 )
 from .locks import mask
@@ -94,6 +94,9 @@ class AccountAdmin(ReadOnlyAdmin):
         ]
         return urls + super().get_urls()
 
+    def has_release_lock_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.release_lock_{self.opts.model_name}")
+
     def release_lock_view(self, request, pk: int):
         return reason_object_view(self, request, pk, self.release_operation)
 
@@ -128,6 +131,17 @@ class AccountAdmin(ReadOnlyAdmin):
 LOCK_FIELDS = ("lock_owner", "locked_at", "lock_age", "lock_expires_at")
 
 
+def release_lock_operation(noun: str, service) -> ReasonOperation:
+    return ReasonOperation(
+        title=f"Release {noun} lock",
+        button="Release lock",
+        permission="release_lock",
+        service=service,
+        done=f"Released the lock on {{count}} {noun}(s).",
+        checks_lock=True,
+    )
+
+
 @admin.register(GiftCard)
 class GiftCardAdmin(AccountAdmin):
     list_display = ("masked_number", "balance_text", "status", "lock_owner", "lock_age", "legal_entity", "issued_at")
@@ -143,21 +157,11 @@ class GiftCardAdmin(AccountAdmin):
         "issued_at",
         *LOCK_FIELDS,
     )
-    release_operation = ReasonOperation(
-        title="Release gift card lock",
-        button="Release lock",
-        permission="release_lock",
-        service=services.gift_card_release_lock,
-        done="Released the lock on {count} gift card(s).",
-        checks_lock=True,
-    )
+    release_operation = release_lock_operation("gift card", services.gift_card_release_lock)
 
     @admin.display(description="Balance", ordering="balance")
     def balance_text(self, obj: GiftCard) -> str:
         return money_text(obj.balance, obj.currency)
-
-    def has_release_lock_permission(self, request) -> bool:
-        return request.user.has_perm("stored_value.release_lock_giftcard")
 
     def has_block_permission(self, request) -> bool:
         return request.user.has_perm("stored_value.block_giftcard")
@@ -178,16 +182,11 @@ class GiftCardAdmin(AccountAdmin):
         self._set_blocked(request, queryset, blocked=False)
 
     def _set_blocked(self, request, queryset, *, blocked: bool) -> None:
-        done = 0
-        for card in queryset.order_by("pk"):
-            try:
-                services.gift_card_set_blocked(number=card.number, blocked=blocked, user=request.user)
-            except DomainError as exc:
-                messages.error(request, f"{mask(card.number)}: {exc.detail}")
-                continue
-            done += 1
-        if done:
-            messages.success(request, f"{'Blocked' if blocked else 'Unblocked'} {done} gift card(s).")
+        def call(card: GiftCard) -> None:
+            services.gift_card_set_blocked(number=card.number, blocked=blocked, user=request.user)
+
+        verb = "Blocked" if blocked else "Unblocked"
+        run_each(request, queryset.order_by("pk"), call, f"{verb} {{count}} gift card(s).")
 
 
 @admin.register(CreditMemo)
@@ -219,14 +218,7 @@ class CreditMemoAdmin(AccountAdmin):
         *LOCK_FIELDS,
         "reserved_remainder",
     )
-    release_operation = ReasonOperation(
-        title="Release credit memo lock",
-        button="Release lock",
-        permission="release_lock",
-        service=services.credit_memo_release_lock,
-        done="Released the lock on {count} credit memo(s).",
-        checks_lock=True,
-    )
+    release_operation = release_lock_operation("credit memo", services.credit_memo_release_lock)
     void_operation = ReasonOperation(
         title="Void credit memo",
         button="Void",
@@ -261,9 +253,6 @@ class CreditMemoAdmin(AccountAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:stored_value_creditmemo_change", args=[memo.pk]), mask(memo.number)
         )
-
-    def has_release_lock_permission(self, request) -> bool:
-        return request.user.has_perm("stored_value.release_lock_creditmemo")
 
     def has_void_permission(self, request) -> bool:
         return request.user.has_perm("stored_value.void_creditmemo")

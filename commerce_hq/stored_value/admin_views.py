@@ -87,20 +87,28 @@ def _allowed(model_admin, request, operation: ReasonOperation) -> bool:
     return getattr(model_admin, f"has_{operation.permission}_permission")(request)
 
 
-def _run(request, objects: Iterable, operation: ReasonOperation, reason: str) -> None:
-    done = 0
+def run_each(request, objects: Iterable, call: Callable[[object], object], done: str) -> None:
+    """Calls the service for each card or memo; a refusal is reported by number and the rest go on."""
+    count = 0
     for obj in objects:
-        extra = {}
-        if operation.checks_lock:
-            extra["expected_owner"] = parse_lock_stamp(request.POST.get(f"lock_{obj.pk}", ""))
         try:
-            operation.service(number=obj.number, user=request.user, reason=reason, **extra)
+            call(obj)
         except DomainError as exc:
             messages.error(request, f"{mask(obj.number)}: {exc.detail}")
             continue
-        done += 1
-    if done:
-        messages.success(request, operation.done.format(count=done))
+        count += 1
+    if count:
+        messages.success(request, done.format(count=count))
+
+
+def _run(request, objects: Iterable, operation: ReasonOperation, reason: str) -> None:
+    def call(obj) -> None:
+        extra = {}
+        if operation.checks_lock:
+            extra["expected_owner"] = parse_lock_stamp(request.POST.get(f"lock_{obj.pk}", ""))
+        operation.service(number=obj.number, user=request.user, reason=reason, **extra)
+
+    run_each(request, objects, call, operation.done)
 
 
 def _render(model_admin, request, objects, operation, form, *, via_action: bool, cancel_url: str):

@@ -1,5 +1,7 @@
 import re
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -8,6 +10,7 @@ from commerce_hq.channels.services import device_activate, device_record_paramet
 from pos_api.channel_db.models import DistributedParameters
 from pos_api.channel_db.selectors import NOT_YET_DISTRIBUTED
 from tests.admin.conftest import action_post, messages_of, staff_client
+from tests.factories import ChannelFactory, RegisterFactory
 
 REGISTERS = reverse("admin:channels_register_changelist")
 DEVICES = reverse("admin:channels_device_changelist")
@@ -121,3 +124,27 @@ def _code_for(register) -> str:
     from commerce_hq.channels.services import activation_code_create
 
     return activation_code_create(register=register)
+
+
+def list_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_channel_and_register_lists_query_the_same_for_more_rows(admin_client, register):
+    # given
+    channels = reverse("admin:channels_channel_changelist")
+    registers = reverse("admin:channels_register_changelist")
+    device_activate(activation_code=_code_for(register))
+    before = (list_queries(admin_client, channels), list_queries(admin_client, registers))
+    # when
+    for code in ("STORE2", "STORE3"):
+        other = RegisterFactory(channel=ChannelFactory(legal_entity=register.channel.legal_entity, code=code))
+        device_activate(activation_code=_code_for(other))
+        DistributedParameters.objects.create(
+            channel=other.channel, version=2, payload=NOT_YET_DISTRIBUTED, distributed_at=timezone.now()
+        )
+    # then
+    assert (list_queries(admin_client, channels), list_queries(admin_client, registers)) == before
+    assert "v2" in admin_client.get(channels).content.decode()

@@ -1,10 +1,15 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from commerce_hq.parameters.models import CommerceParameters, ParameterVersion
 from commerce_hq.parameters.services import parameters_get, parameters_update
+from pos_api.channel_db.models import DistributedParameters
+from pos_api.channel_db.selectors import NOT_YET_DISTRIBUTED
 from tests.admin.conftest import messages_of, staff_client
-from tests.factories import LegalEntityFactory
+from tests.factories import ChannelFactory, LegalEntityFactory
 
 FORM = {
     "version": "1",
@@ -165,3 +170,24 @@ def test_plain_change_url_leads_to_the_page(admin_client, entity):
 def test_unknown_legal_entity_is_not_found(admin_client, db):
     response = admin_client.get(reverse("admin:parameters_commerceparameters_legal_entity", args=[999]))
     assert response.status_code == 404
+
+
+def test_distribution_tab_queries_the_same_for_more_stores(admin_client, entity):
+    # given
+    ChannelFactory(legal_entity=entity, code="STORE1")
+    admin_client.get(page(entity))  # the first visit creates the parameters
+    with CaptureQueriesContext(connection) as one_store:
+        admin_client.get(page(entity))
+    # when
+    for code in ("STORE2", "STORE3"):
+        DistributedParameters.objects.create(
+            channel=ChannelFactory(legal_entity=entity, code=code),
+            version=1,
+            payload=NOT_YET_DISTRIBUTED,
+            distributed_at=timezone.now(),
+        )
+    with CaptureQueriesContext(connection) as three_stores:
+        html = admin_client.get(page(entity)).content.decode()
+    # then
+    assert len(three_stores) == len(one_store)
+    assert html.count("up to date") == 2 and "not yet distributed" in html
