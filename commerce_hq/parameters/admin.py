@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -133,14 +132,13 @@ class CommerceParametersAdmin(admin.ModelAdmin):
     def _save(self, request, legal_entity: LegalEntity, form: CommerceParametersForm) -> bool:
         """Save through the service, refusing a form opened on an older version than the current one."""
         try:
-            with transaction.atomic():
-                current = CommerceParameters.objects.select_for_update().get(legal_entity=legal_entity)
-                if current.version != form.cleaned_data["version"]:
-                    form.add_error(None, stale_message(current.version, form.cleaned_data["version"]))
-                    return False
-                saved = parameters_update(
-                    legal_entity=legal_entity, changes=form.changes(), changed_by=request.user, source="admin"
-                )
+            saved = parameters_update(
+                legal_entity=legal_entity,
+                changes=form.changes(),
+                changed_by=request.user,
+                source="admin",
+                expected_version=form.cleaned_data["version"],
+            )
         except DomainError as exc:
             form.add_error(None, exc.detail)
             return False
@@ -182,10 +180,3 @@ class CommerceParametersAdmin(admin.ModelAdmin):
 
 def page_url(legal_entity: LegalEntity) -> str:
     return reverse("admin:parameters_commerceparameters_legal_entity", args=[legal_entity.pk])
-
-
-def stale_message(current: int, opened: int) -> str:
-    return (
-        f"Someone saved version {current} after you opened version {opened}: nothing was saved. "
-        "Reload the page and make your change again."
-    )

@@ -22,6 +22,12 @@ class InvalidParameter(DomainError):
     title = "Invalid parameter"
 
 
+class StaleParameters(DomainError):
+    code = "stale_parameters"
+    status = 409
+    title = "Parameters changed meanwhile"
+
+
 def _parse_bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -122,12 +128,23 @@ def parse_changes(raw: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def parameters_update(
-    *, legal_entity: LegalEntity, changes: dict[str, Any], changed_by=None, source: str = "admin"
+    *,
+    legal_entity: LegalEntity,
+    changes: dict[str, Any],
+    changed_by=None,
+    source: str = "admin",
+    expected_version: int | None = None,
 ) -> ParameterVersion | None:
-    """Apply validated ``changes``; saves a new version when anything changed (else returns None)."""
+    """Apply validated ``changes``; saves a new version when anything changed (else returns None).
+    ``expected_version`` is the version a form was opened on: when someone saved since, nothing is saved."""
     parsed = parse_changes(changes)
     parameters_get(legal_entity=legal_entity)
     params = CommerceParameters.objects.select_for_update().get(legal_entity=legal_entity)
+    if expected_version is not None and params.version != expected_version:
+        raise StaleParameters(
+            f"Someone saved version {params.version} after you opened version {expected_version}: nothing was "
+            "saved. Reload the page and make your change again."
+        )
     diff = {}
     for key, value in parsed.items():
         field = PARAMETERS[key].field

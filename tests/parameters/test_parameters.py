@@ -68,3 +68,14 @@ def test_bad_names_and_values_change_nothing(channel, key, value):
 def test_limits_are_decimals(channel):
     parameters_update(legal_entity=channel.legal_entity, changes={"credit_memo.offline_limit": "99.95"})
     assert parameters_get(legal_entity=channel.legal_entity).credit_memo_offline_limit == Decimal("99.95")
+
+
+def test_a_change_made_on_an_older_version_is_refused(channel):
+    from commerce_hq.parameters.services import StaleParameters
+
+    parameters_update(legal_entity=channel.legal_entity, changes={"gift_card.max_balance": "100"})
+    with pytest.raises(StaleParameters):
+        parameters_update(
+            legal_entity=channel.legal_entity, changes={"gift_card.max_balance": "200"}, expected_version=1
+        )
+    assert parameters_get(legal_entity=channel.legal_entity).gift_card_max_balance == Decimal("100")
