@@ -14,7 +14,7 @@ from django import forms
 from commerce_hq import money
 
 from .models import CommerceParameters
-from .services import PARAMETERS
+from .services import MAX_OFFLINE_HOURS, PARAMETERS
 
 MAX_LOCK_MINUTES = 7 * 24 * 60
 STALE_FORM = "This form does not say which version it was opened on: reload the page and try again."
@@ -26,11 +26,15 @@ FASTTABS = {
         "gift_card_lock_timeout_minutes",
         "gift_card_offline_limit",
         "gift_card_max_balance",
+        "gift_card_offline_register_limit",
+        "gift_card_offline_max_hours",
     ),
     "credit_memo": (
         "credit_memo_allow_offline_conclusion",
         "credit_memo_lock_timeout_minutes",
         "credit_memo_offline_limit",
+        "credit_memo_offline_register_limit",
+        "credit_memo_offline_max_hours",
     ),
 }
 
@@ -63,6 +67,15 @@ def _minutes(name: str) -> forms.IntegerField:
     )
 
 
+def _hours(name: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        **_optional(name),
+        min_value=1,
+        max_value=MAX_OFFLINE_HOURS,
+        widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
+    )
+
+
 def _amount(name: str) -> forms.DecimalField:
     return forms.DecimalField(
         **_optional(name),
@@ -85,9 +98,13 @@ class CommerceParametersForm(forms.Form):
     gift_card_lock_timeout_minutes = _minutes("gift_card_lock_timeout_minutes")
     gift_card_offline_limit = _amount("gift_card_offline_limit")
     gift_card_max_balance = _amount("gift_card_max_balance")
+    gift_card_offline_register_limit = _amount("gift_card_offline_register_limit")
+    gift_card_offline_max_hours = _hours("gift_card_offline_max_hours")
     credit_memo_allow_offline_conclusion = _switch("credit_memo_allow_offline_conclusion")
     credit_memo_lock_timeout_minutes = _minutes("credit_memo_lock_timeout_minutes")
     credit_memo_offline_limit = _amount("credit_memo_offline_limit")
+    credit_memo_offline_register_limit = _amount("credit_memo_offline_register_limit")
+    credit_memo_offline_max_hours = _hours("credit_memo_offline_max_hours")
 
     def __init__(self, *args, params: CommerceParameters, read_only: bool = False, **kwargs) -> None:
         self.currency = params.legal_entity.currency

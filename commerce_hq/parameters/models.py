@@ -39,6 +39,21 @@ class CommerceParameters(models.Model):
         blank=True,
         help_text="Adding value above this balance is refused. Blank: no limit.",
     )
+    gift_card_offline_register_limit = models.DecimalField(
+        "Offline limit per register (24 hours)",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Most one register may conclude offline on gift cards within any 24 hours. Blank: no limit.",
+    )
+    gift_card_offline_max_hours = models.PositiveIntegerField(
+        "Offline window (hours after the lock)",
+        null=True,
+        blank=True,
+        help_text="A sale may be concluded offline at most this many hours after the gift card was locked. "
+        "Blank: no limit.",
+    )
 
     # Posting tab, Credit memo fasttab
     credit_memo_allow_offline_conclusion = models.BooleanField(
@@ -54,6 +69,21 @@ class CommerceParameters(models.Model):
         null=True,
         blank=True,
         help_text="Most a register may conclude offline on credit memos in one transaction. Blank: no limit.",
+    )
+    credit_memo_offline_register_limit = models.DecimalField(
+        "Offline limit per register (24 hours)",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Most one register may conclude offline on credit memos within any 24 hours. Blank: no limit.",
+    )
+    credit_memo_offline_max_hours = models.PositiveIntegerField(
+        "Offline window (hours after the lock)",
+        null=True,
+        blank=True,
+        help_text="A sale may be concluded offline at most this many hours after the credit memo was locked. "
+        "Blank: no limit.",
     )
 
     updated_at = models.DateTimeField(auto_now=True)
@@ -73,6 +103,22 @@ class CommerceParameters(models.Model):
             models.CheckConstraint(
                 condition=Q(credit_memo_offline_limit__isnull=True) | Q(credit_memo_offline_limit__gt=0),
                 name="credit_memo_offline_limit_positive",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{kind}_offline_register_limit__isnull": True})
+                    | Q(**{f"{kind}_offline_register_limit__gt": 0}),
+                    name=f"{kind}_offline_register_limit_positive",
+                )
+                for kind in ("gift_card", "credit_memo")
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{kind}_offline_max_hours__isnull": True})
+                    | Q(**{f"{kind}_offline_max_hours__gt": 0}),
+                    name=f"{kind}_offline_max_hours_positive",
+                )
+                for kind in ("gift_card", "credit_memo")
             ),
         ]
 

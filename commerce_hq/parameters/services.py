@@ -39,12 +39,24 @@ def _parse_bool(raw: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+MAX_OFFLINE_HOURS = 30 * 24
+
+
 def _parse_minutes(raw: Any) -> int | None:
     if raw is None or str(raw).strip().lower() in {"none", ""}:
         return None
     value = int(str(raw).strip())
     if not 1 <= value <= 7 * 24 * 60:
         raise ValueError("expected whole minutes from 1 to 10080, or none")
+    return value
+
+
+def _parse_hours(raw: Any) -> int | None:
+    if raw is None or str(raw).strip().lower() in {"none", ""}:
+        return None
+    value = int(str(raw).strip())
+    if not 1 <= value <= MAX_OFFLINE_HOURS:
+        raise ValueError(f"expected whole hours from 1 to {MAX_OFFLINE_HOURS}, or none")
     return value
 
 
@@ -79,9 +91,13 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("gift_card.lock_timeout_minutes", "gift_card_lock_timeout_minutes", _parse_minutes),
         Parameter("gift_card.offline_limit", "gift_card_offline_limit", _parse_limit),
         Parameter("gift_card.max_balance", "gift_card_max_balance", _parse_limit),
+        Parameter("gift_card.offline_register_limit", "gift_card_offline_register_limit", _parse_limit),
+        Parameter("gift_card.offline_max_hours", "gift_card_offline_max_hours", _parse_hours),
         Parameter("credit_memo.allow_offline_conclusion", "credit_memo_allow_offline_conclusion", _parse_bool),
         Parameter("credit_memo.lock_timeout_minutes", "credit_memo_lock_timeout_minutes", _parse_minutes),
         Parameter("credit_memo.offline_limit", "credit_memo_offline_limit", _parse_limit),
+        Parameter("credit_memo.offline_register_limit", "credit_memo_offline_register_limit", _parse_limit),
+        Parameter("credit_memo.offline_max_hours", "credit_memo_offline_max_hours", _parse_hours),
     ]
 }
 
@@ -180,10 +196,14 @@ def parameters_snapshot(*, params: CommerceParameters) -> dict[str, Any]:
             "lock_timeout_minutes": params.gift_card_lock_timeout_minutes,
             "offline_limit": money.format_amount(params.gift_card_offline_limit, currency),
             "max_balance": money.format_amount(params.gift_card_max_balance, currency),
+            "offline_register_limit": money.format_amount(params.gift_card_offline_register_limit, currency),
+            "offline_max_hours": params.gift_card_offline_max_hours,
         },
         "credit_memo": {
             "allow_offline_conclusion": params.credit_memo_allow_offline_conclusion,
             "lock_timeout_minutes": params.credit_memo_lock_timeout_minutes,
             "offline_limit": money.format_amount(params.credit_memo_offline_limit, currency),
+            "offline_register_limit": money.format_amount(params.credit_memo_offline_register_limit, currency),
+            "offline_max_hours": params.credit_memo_offline_max_hours,
         },
     }

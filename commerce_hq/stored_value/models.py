@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from commerce_hq.channels.models import Channel, LegalEntity, Register
+from commerce_hq.channels.models import Channel, Device, LegalEntity, Register
+
+from .rules import Kind
 
 MONEY = {"max_digits": 19, "decimal_places": 6}
 
@@ -42,6 +44,8 @@ class LockFields(models.Model):
 
 
 class GiftCard(LockFields):
+    kind = Kind.GIFT_CARD
+
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         BLOCKED = "blocked", "Blocked"
@@ -72,6 +76,8 @@ class GiftCard(LockFields):
 
 
 class CreditMemo(LockFields):
+    kind = Kind.CREDIT_MEMO
+
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         APPLIED = "applied", "Applied"
@@ -172,6 +178,69 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.amount} {self.currency}"
+
+
+class Hold(models.Model):
+    """A lock taken online, on record for good: the card or memo, who took it, the balance it
+    showed, and how and when it ended. HQ books an offline conclusion only against a hold of that
+    register and transaction, for at most the balance it showed. Rows are added when a lock is
+    taken; only ``end`` and ``ended_at`` are ever set afterwards, once."""
+
+    class End(models.TextChoices):
+        REDEEMED = "redeemed", "Redeemed"
+        UNLOCKED = "unlocked", "Unlocked"
+        EXPIRED = "expired", "Expired"
+        RELEASED = "released", "Released by an admin"
+        CONCLUDED_OFFLINE = "concluded_offline", "Concluded offline"
+
+    gift_card = models.ForeignKey(GiftCard, null=True, blank=True, on_delete=models.PROTECT, related_name="holds")
+    credit_memo = models.ForeignKey(CreditMemo, null=True, blank=True, on_delete=models.PROTECT, related_name="holds")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    transaction_id = models.CharField(max_length=64)
+    taken_at = models.DateTimeField()
+    balance_shown = models.DecimalField(**MONEY)
+    end = models.CharField(max_length=20, choices=End.choices, blank=True, default="")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    concluded_at = models.DateTimeField(null=True, blank=True, help_text="When the register concluded it offline.")
+    concluded_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="What the register concluded offline against this lock."
+    )
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["register", "concluded_at"],
+                condition=Q(concluded_at__isnull=False),
+                name="hold_offline_exposure",
+            ),
+            models.Index(fields=["gift_card", "register", "transaction_id"], name="hold_card_owner"),
+            models.Index(fields=["credit_memo", "register", "transaction_id"], name="hold_memo_owner"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gift_card__isnull=False, credit_memo__isnull=True)
+                | Q(gift_card__isnull=True, credit_memo__isnull=False),
+                name="hold_one_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(end="", ended_at__isnull=True) | (~Q(end="") & Q(ended_at__isnull=False)),
+                name="hold_end_and_time_together",
+            ),
+            # No card or memo is held twice at once.
+            models.UniqueConstraint(
+                fields=["gift_card"], condition=Q(ended_at__isnull=True, gift_card__isnull=False), name="hold_card_once"
+            ),
+            models.UniqueConstraint(
+                fields=["credit_memo"],
+                condition=Q(ended_at__isnull=True, credit_memo__isnull=False),
+                name="hold_memo_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold by {self.transaction_id} since {self.taken_at:%Y-%m-%d %H:%M}"
 
 
 class ShortfallEntry(models.Model):

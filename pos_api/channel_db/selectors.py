@@ -22,8 +22,16 @@ NOT_YET_DISTRIBUTED = {
         "lock_timeout_minutes": None,
         "offline_limit": None,
         "max_balance": None,
+        "offline_register_limit": None,
+        "offline_max_hours": None,
     },
-    "credit_memo": {"allow_offline_conclusion": False, "lock_timeout_minutes": None, "offline_limit": None},
+    "credit_memo": {
+        "allow_offline_conclusion": False,
+        "lock_timeout_minutes": None,
+        "offline_limit": None,
+        "offline_register_limit": None,
+        "offline_max_hours": None,
+    },
 }
 
 

@@ -60,7 +60,7 @@ class PosAPIView(APIView):
         return self.request.user.register
 
     def actor(self, data: dict) -> Actor:
-        return Actor.pos(self.register, staff_id=data.get("staff_id", ""))
+        return Actor.pos(self.register, staff_id=data.get("staff_id", ""), device_id=self.request.user.pk)
 
     def validated(self, serializer_class) -> dict:
         data = self.request.data
@@ -92,6 +92,17 @@ class NumberView(PosAPIView):
         """Run a lock or unlock ``service`` on the path's number for the body's transaction."""
         data = self.validated(self.InputSerializer)
         locked = service(number=self.number(), register=self.register, transaction_id=data["transaction_id"])
+        return Response(self.output(self.OutputSerializer, locked))
+
+    def lock(self, service) -> Response:
+        """Run a lock ``service``: the device taking it is on record with the hold."""
+        data = self.validated(self.InputSerializer)
+        locked = service(
+            number=self.number(),
+            register=self.register,
+            transaction_id=data["transaction_id"],
+            device_id=self.request.user.pk,
+        )
         return Response(self.output(self.OutputSerializer, locked))
 
 

@@ -75,7 +75,7 @@ class CreditMemoLockView(CreditMemoView):
     )
     @idempotent
     def post(self, request, number):
-        return self.lock_change(services.credit_memo_lock)
+        return self.lock(services.credit_memo_lock)
 
 
 class CreditMemoUnlockView(CreditMemoView):

@@ -82,11 +82,15 @@ class ParametersView(PosAPIView):
             lock_timeout_minutes = serializers.IntegerField(allow_null=True)
             offline_limit = serializers.CharField(allow_null=True, help_text=DECIMAL_STRING["example"])
             max_balance = serializers.CharField(allow_null=True, help_text=DECIMAL_STRING["example"])
+            offline_register_limit = serializers.CharField(allow_null=True, help_text=DECIMAL_STRING["example"])
+            offline_max_hours = serializers.IntegerField(allow_null=True)
 
         class CreditMemoParametersSerializer(serializers.Serializer):
             allow_offline_conclusion = serializers.BooleanField()
             lock_timeout_minutes = serializers.IntegerField(allow_null=True)
             offline_limit = serializers.CharField(allow_null=True, help_text=DECIMAL_STRING["example"])
+            offline_register_limit = serializers.CharField(allow_null=True, help_text=DECIMAL_STRING["example"])
+            offline_max_hours = serializers.IntegerField(allow_null=True)
 
         version = serializers.IntegerField(help_text="0 before the first distribution.")
         distributed_at = serializers.CharField(allow_null=True, help_text=TIMESTAMP["example"])

@@ -108,7 +108,7 @@ class GiftCardLockView(GiftCardView):
     )
     @idempotent
     def post(self, request, number):
-        return self.lock_change(services.gift_card_lock)
+        return self.lock(services.gift_card_lock)
 
 
 class GiftCardUnlockView(GiftCardView):

@@ -67,9 +67,25 @@ def test_memo_redeem_on_a_held_lock_issues_the_remainder_under_the_reserved_numb
     assert codes(staged(register, "T1")) == [] and run_reconcile().ok
 
 
-def test_lock_held_by_another_register_is_booked_as_lock_lost_and_left_alone(register, other_register):
+def test_card_another_register_holds_and_this_one_never_locked_books_nothing(register, other_register):
     allow_offline(register)
     card = issue_card(register, "100.00")
+    lock_card(card, other_register, "OTHER")
+    stage(register, "T1", [redeem(card.number, "10.00")])
+
+    offline_transactions_apply()
+
+    card.refresh_from_db()
+    assert card.balance == Decimal("100.00") and not ShortfallEntry.objects.exists()
+    assert card.lock_register == other_register and card.lock_transaction_id == "OTHER"
+    assert codes(staged(register, "T1")) == ["not_locked_online"]
+
+
+def test_lock_taken_over_after_expiry_by_another_register_is_booked_as_lock_lost(register, other_register):
+    allow_offline(register, **{"gift_card.lock_timeout_minutes": "1"})
+    card = issue_card(register, "100.00")
+    lock_card(card, register, "T1")
+    GiftCard.objects.filter(pk=card.pk).update(lock_expires_at=minutes_ago(1))
     lock_card(card, other_register, "OTHER")
     stage(register, "T1", [redeem(card.number, "10.00")])
 
@@ -284,8 +300,10 @@ def test_memo_over_its_amount_books_the_rest_as_shortfall(register):
 
 
 def test_memo_applied_elsewhere_is_all_shortfall(register, other_register):
-    allow_offline(register)
+    allow_offline(register, **{"credit_memo.lock_timeout_minutes": "1"})
     memo = issue_memo(register, "50.00")
+    services.credit_memo_lock(number=memo.number, register=register, transaction_id="T1")
+    CreditMemo.objects.filter(pk=memo.pk).update(lock_expires_at=minutes_ago(1))
     services.credit_memo_redeem(
         number=memo.number, actor=Actor.pos(other_register), transaction_id="O1", amount=Decimal("50"), currency="USD"
     )
@@ -302,6 +320,9 @@ def test_printed_remainder_number_is_kept_when_free_and_renumbered_when_taken(re
     allow_offline(register)
     free, clash = issue_memo(register, "50.00"), issue_memo(register, "50.00")
     taken = issue_memo(register, "5.00").number
+    for memo, tx in ((free, "T1"), (clash, "T2")):
+        services.credit_memo_lock(number=memo.number, register=register, transaction_id=tx)
+        services.credit_memo_release_lock(number=memo.number, user=None, reason="register replaced")
     stage(register, "T1", [redeem(free.number, "10.00", "credit_memo", remainder_number="CM-PRINTED-0001")])
     stage(register, "T2", [redeem(clash.number, "10.00", "credit_memo", remainder_number=taken)])
 
@@ -331,6 +352,9 @@ def test_conflicting_reupload_is_excepted_and_books_nothing(register):
 def test_earlier_conclusion_gets_the_money_first(register, other_register):
     allow_offline(register)
     card = issue_card(register, "10.00")
+    lock_card(card, other_register, "LATE")
+    services.gift_card_release_lock(number=card.number, user=None, reason="customer went to another till")
+    lock_card(card, register, "EARLY")
     stage(other_register, "LATE", [redeem(card.number, "10.00")], concluded_at=minutes_ago(0))
     stage(register, "EARLY", [redeem(card.number, "10.00")], concluded_at=minutes_ago(0.5))
 
@@ -354,6 +378,8 @@ def test_one_failing_transaction_is_excepted_and_the_rest_applied(register, monk
 
     monkeypatch.setattr(uploads, "offline_conclusions_apply", fail_on_boom)
     for tx in ("A", "BOOM", "B"):
+        lock_card(card, register, tx)
+        services.gift_card_release_lock(number=card.number, user=None, reason="next sale")
         stage(register, tx, [redeem(card.number, "1.00")])
 
     result = offline_transactions_apply()
@@ -367,9 +393,13 @@ def test_one_failing_transaction_is_excepted_and_the_rest_applied(register, monk
 
 @pytest.mark.parametrize("chunk_size", [1, 500])
 def test_batched_and_one_at_a_time_book_the_same(register, other_register, chunk_size):
-    # given: three held cards overspent offline, then another register's unheld redemptions
+    # given: three held cards overspent offline, then another register's redemptions of locks an
+    # admin released (one of them a card the first register then redeemed)
     allow_offline(register, **{"gift_card.offline_limit": "30.00"})
     cards = [issue_card(register, "20.00") for _ in range(4)]
+    for card in (cards[3], cards[0]):
+        lock_card(card, other_register, "X")
+        services.gift_card_release_lock(number=card.number, user=None, reason="register offline too long")
     for index, card in enumerate(cards[:3]):
         lock_card(card, register, f"T{index}")
         stage(register, f"T{index}", [redeem(card.number, "25.00")])

@@ -109,11 +109,13 @@ def test_upload_is_applied_by_the_worker_and_the_card_unlocked(register):
 
 
 def stage_batch(register) -> list[dict]:
-    """CARDS cards each locked by its first transaction; a second transaction per card comes
-    from a register that never held it (lock_lost), so order and exceptions matter too."""
+    """CARDS cards each locked by its first transaction; a second transaction per card held a
+    lock an admin released (lock_lost), so order and exceptions matter too."""
     cards = [issue_card(register, "10.00") for _ in range(CARDS)]
     batch = []
     for n, card in enumerate(cards):
+        services.gift_card_lock(number=card.number, register=register, transaction_id=f"B{n}")
+        services.gift_card_release_lock(number=card.number, user=None, reason="register replaced")
         services.gift_card_lock(number=card.number, register=register, transaction_id=f"A{n}")
         batch.append(offline_tx(f"A{n}", [redeem(card.number, "4.00")]))
         batch.append(offline_tx(f"B{n}", [redeem(card.number, "4.00")]))

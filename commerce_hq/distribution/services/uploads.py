@@ -21,13 +21,11 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from commerce_hq.channels.models import Register
+from commerce_hq.stored_value.rules import Kind, OfflinePolicy
 from commerce_hq.stored_value.services.offline import (
-    CREDIT_MEMO,
-    GIFT_CARD,
     Issue,
     OfflineConclusion,
     OfflineOperation,
-    OfflinePolicy,
     bulk_insert,
     offline_conclusions_apply,
 )
@@ -51,6 +49,7 @@ class Staged(NamedTuple):
     staff_id: str
     operations: list[dict]
     conflict_of_id: int | None
+    received_at: datetime
     register: Register
 
 
@@ -121,13 +120,6 @@ def _apply_rows(rows: list[Staged]) -> dict[int, list[Issue]]:
 
 
 def _conclusion(row: Staged, timeline: ParametersTimeline) -> OfflineConclusion:
-    params = timeline.at(channel_id=row.register.channel_id, when=row.concluded_at)
-    limits = {kind: params.payload[kind]["offline_limit"] for kind in (GIFT_CARD, CREDIT_MEMO)}
-    policy = OfflinePolicy(
-        version=params.version,
-        allowed={kind: bool(params.payload[kind]["allow_offline_conclusion"]) for kind in (GIFT_CARD, CREDIT_MEMO)},
-        limit={kind: Decimal(limit) if limit is not None else None for kind, limit in limits.items()},
-    )
     operations = tuple(
         OfflineOperation(
             type=op["type"],
@@ -144,7 +136,29 @@ def _conclusion(row: Staged, timeline: ParametersTimeline) -> OfflineConclusion:
         transaction_id=row.transaction_id,
         staff_id=row.staff_id,
         operations=operations,
-        policy=policy,
+        concluded_at=row.concluded_at,
+        received_at=row.received_at,
+        policies=_policies(timeline, row.register.channel_id, row.concluded_at),
+        receipt_policies=_policies(timeline, row.register.channel_id, row.received_at),
+    )
+
+
+def _policies(timeline: ParametersTimeline, channel_id: int, when: datetime) -> dict[Kind, OfflinePolicy]:
+    """The offline parameters of each kind in effect at the channel at ``when``."""
+    params = timeline.at(channel_id=channel_id, when=when)
+    return {kind: _policy(params.version, params.payload[kind]) for kind in Kind}
+
+
+def _policy(version: int, payload: dict) -> OfflinePolicy:
+    def amount(key: str) -> Decimal | None:
+        return None if payload.get(key) is None else Decimal(payload[key])
+
+    return OfflinePolicy(
+        version=version,
+        allowed=bool(payload["allow_offline_conclusion"]),
+        limit=amount("offline_limit"),
+        register_limit=amount("offline_register_limit"),
+        max_hours=payload.get("offline_max_hours"),
     )
 
 

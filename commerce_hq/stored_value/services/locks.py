@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import AuditEvent, CreditMemo, GiftCard
-from .common import audit_lock_end, clear_lock, save_lock
+from ..models import CreditMemo, GiftCard, Hold
+from .locking import end_lock
 
 
 def locks_expire() -> int:
@@ -25,7 +25,5 @@ def _expire_one(model, pk: int) -> int:
     obj = model.objects.select_for_update(skip_locked=True).filter(pk=pk, lock_expires_at__lte=timezone.now()).first()
     if obj is None:
         return 0
-    audit_lock_end(obj, AuditEvent.Action.LOCK_EXPIRED)
-    clear_lock(obj)
-    save_lock(obj)
+    end_lock(obj, Hold.End.EXPIRED)
     return 1

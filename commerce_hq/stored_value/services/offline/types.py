@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from commerce_hq.channels.models import Register
 
-GIFT_CARD, CREDIT_MEMO = "gift_card", "credit_memo"
+from ...rules import Kind, OfflinePolicy
+
+GIFT_CARD, CREDIT_MEMO = Kind.GIFT_CARD, Kind.CREDIT_MEMO
 
 
 @dataclass(frozen=True)
@@ -19,8 +22,8 @@ class OfflineOperation:
     remainder_number: str = ""
 
     @property
-    def kind(self) -> str:
-        return self.type.split(".", 1)[0]
+    def kind(self) -> Kind:
+        return Kind(self.type.split(".", 1)[0])
 
     @property
     def is_redeem(self) -> bool:
@@ -28,22 +31,20 @@ class OfflineOperation:
 
 
 @dataclass(frozen=True)
-class OfflinePolicy:
-    """What the parameter version in effect at the channel allowed, per kind (gift_card, credit_memo)."""
-
-    version: int
-    allowed: dict[str, bool]
-    limit: dict[str, Decimal | None]
-
-
-@dataclass(frozen=True)
 class OfflineConclusion:
+    """One uploaded offline transaction. ``policies``: the parameters in effect at the channel
+    at ``concluded_at``, per kind; ``receipt_policies``: those in effect when the upload arrived
+    (they judge a conclusion whose ``concluded_at`` is implausible)."""
+
     key: int
     register: Register
     transaction_id: str
     staff_id: str
     operations: tuple[OfflineOperation, ...]
-    policy: OfflinePolicy
+    concluded_at: datetime
+    received_at: datetime
+    policies: dict[Kind, OfflinePolicy]
+    receipt_policies: dict[Kind, OfflinePolicy]
 
 
 @dataclass(frozen=True)
